@@ -1,0 +1,3 @@
+from contacts_api.cli import main
+
+raise SystemExit(main())

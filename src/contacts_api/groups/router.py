@@ -1,0 +1,70 @@
+"""The group endpoints (contract §5)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from contacts_api.auth.dependencies import CurrentUser
+from contacts_api.dependencies import DatabaseDep, RequestParams
+from contacts_api.envelope import success
+from contacts_api.errors import ApiError, ErrorCode
+from contacts_api.groups import schemas
+from contacts_api.groups.repository import GroupRepository
+from contacts_api.routing import add_endpoint
+from contacts_api.validation import echo_value
+
+router = APIRouter(tags=["groups"])
+
+
+def group_repository(user: CurrentUser, db: DatabaseDep) -> GroupRepository:
+    return GroupRepository(db, user)
+
+
+Groups = Annotated[GroupRepository, Depends(group_repository)]
+
+
+@add_endpoint(
+    router,
+    "/group/create/api.json",
+    operation_id="createGroup",
+    summary="Create a group",
+    response_model=schemas.CreateGroupResponse,
+    request_model=schemas.GroupCreate,
+    changes_data=True,
+)
+async def create_group(groups: Groups, params: RequestParams) -> Response:
+    new = schemas.GroupCreate.parse(params)
+    return success("CREATE_GROUP", "group", await groups.create(new.name))
+
+
+@add_endpoint(
+    router,
+    "/view/groups/api.json",
+    operation_id="viewGroups",
+    summary="List all groups with their member counts",
+    response_model=schemas.ViewGroupsResponse,
+)
+async def view_groups(groups: Groups) -> Response:
+    return success("VIEW_GROUPS", "groups", await groups.list())
+
+
+@add_endpoint(
+    router,
+    "/group/delete/api.json",
+    operation_id="deleteGroup",
+    summary="Delete a group",
+    response_model=schemas.DeleteGroupResponse,
+    request_model=schemas.GroupRef,
+    errors=(404,),
+    changes_data=True,
+)
+async def delete_group(groups: Groups, params: RequestParams) -> Response:
+    """Removes the group and its memberships; the contacts stay."""
+    ref = schemas.GroupRef.parse(params)
+    if not await groups.delete(ref.group):
+        code = ErrorCode.GROUP_NOT_FOUND
+        echo = {"group": echo_value(params.get("group"))}
+        raise ApiError(code, errors=[code], echo_key="group", echo=echo)
+    return success("DELETE_GROUP")

@@ -1,0 +1,101 @@
+"""The outermost layer (pure ASGI, cheap on the hot path): request IDs, the size limits of
+contract §1, and an access log that never contains an API key."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from urllib.parse import quote
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from contacts_api.envelope import error_response
+from contacts_api.errors import ApiError, ErrorCode
+from contacts_api.params import parse_urlencoded
+
+MAX_QUERY_BYTES = 8 * 1024
+MAX_BODY_BYTES = 1024 * 1024
+
+access_log = logging.getLogger("contacts_api.access")
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+
+
+def redacted_target(path: str, query: bytes) -> str:
+    """The request target for logs, with any `apikey` value replaced."""
+    if not query:
+        return path
+    if b"apikey" not in query.lower() and b"%" not in query:
+        return f"{path}?{query.decode('latin-1')}"
+    params = parse_urlencoded(query)
+    if "apikey" in params:
+        params["apikey"] = "REDACTED"
+    return path + "?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in params.items())
+
+
+def _request_id(scope: Scope) -> bytes:
+    """The caller's X-Request-ID when it is a safe token (no header injection), else a new one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id" and _REQUEST_ID.fullmatch(value):
+            return value
+    return uuid.uuid4().hex.encode()
+
+
+def _too_large(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return not value.isdigit() or int(value) > MAX_BODY_BYTES
+    return False
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, *, log_requests: bool = True) -> None:
+        self.app = app
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _request_id(scope)
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id)]
+            await send(message)
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > MAX_BODY_BYTES:
+                raise ApiError(ErrorCode.REQUEST_TOO_LARGE)
+            return message
+
+        if len(scope["query_string"]) > MAX_QUERY_BYTES:
+            await self._refuse(ErrorCode.URI_TOO_LONG, scope, receive, send_with_id)
+        elif _too_large(scope):
+            await self._refuse(ErrorCode.REQUEST_TOO_LARGE, scope, receive, send_with_id)
+        else:
+            await self.app(scope, limited_receive, send_with_id)
+        if self.log_requests:
+            access_log.info(
+                '%s "%s %s" %d %.1fms id=%s',
+                scope["client"][0] if scope.get("client") else "-",
+                scope["method"],
+                redacted_target(scope["path"], scope["query_string"]),
+                status,
+                (time.perf_counter() - started) * 1000,
+                request_id.decode(),
+            )
+
+    @staticmethod
+    async def _refuse(code: ErrorCode, scope: Scope, receive: Receive, send: Send) -> None:
+        await error_response(ApiError(code))(scope, receive, send)

@@ -1,0 +1,55 @@
+"""Applying the Alembic migrations, safely when several replicas start at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from contacts_api.db import sqlalchemy_url
+
+# Any fixed 64-bit number: every replica takes the same PostgreSQL advisory lock.
+MIGRATION_LOCK_ID = 7_310_413_427_100_133_201
+
+
+def migrations_dir() -> Path:
+    """`_alembic` inside an installed package or image, else the repository's `alembic/`."""
+    packaged = Path(__file__).parent / "_alembic"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "alembic"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    return config
+
+
+def _upgrade(connection: Connection, config: Config) -> None:
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def upgrade_to_head(database_url: str) -> None:
+    """Hold an advisory lock around the upgrade: one replica migrates, the others wait and
+    then find nothing left to do."""
+    engine = create_async_engine(sqlalchemy_url(database_url), poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+            await conn.commit()
+            try:
+                await conn.run_sync(_upgrade, alembic_config())
+                await conn.commit()
+            finally:
+                await conn.execute(
+                    text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
+                )
+                await conn.commit()
+    finally:
+        await engine.dispose()

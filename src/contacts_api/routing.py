@@ -1,0 +1,116 @@
+"""Registering an endpoint as the contract wants it: GET with query parameters, plus POST (query
+or form body) for endpoints that change data, each with its own operationId, and an OpenAPI
+description of its parameters, success shape and every error status it can answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import NoneType, UnionType
+from typing import Any, get_args
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from contacts_api.envelope import ErrorResponse
+from contacts_api.params import FORM_CONTENT_TYPE
+from contacts_api.validation import RequestModel
+
+_DESCRIPTIONS = {
+    400: "A parameter failed validation (`errors` lists every problem).",
+    401: "`APIKEY_EMPTY` or `APIKEY_INVALID`.",
+    404: "The ID is not one of this user's (`CONTACT_NOT_FOUND`, `GROUP_NOT_FOUND`).",
+    409: "`MSISDN_EXISTS`: another of the user's contacts has this msisdn.",
+    413: "`REQUEST_TOO_LARGE`: the body is over 1 MiB.",
+    414: "`URI_TOO_LONG`: the query string is over 8 KiB.",
+    500: "`INTERNAL_ERROR`: a bug; never a stack trace.",
+    503: "`SERVICE_UNAVAILABLE`: the database cannot be reached; see `Retry-After`.",
+}
+_ALWAYS = (401, 413, 414, 500, 503)
+
+
+def _is_required(annotation: Any) -> bool:
+    return NoneType not in get_args(annotation) and not isinstance(annotation, UnionType)
+
+
+def _properties(model: type[RequestModel]) -> dict[str, dict[str, Any]]:
+    return {
+        name: {"type": "string", "description": field.description or ""}
+        for name, field in model.model_fields.items()
+    }
+
+
+def _required(model: type[RequestModel]) -> list[str]:
+    return [n for n, f in model.model_fields.items() if _is_required(f.annotation)]
+
+
+def _query_docs(model: type[RequestModel] | None) -> dict[str, Any]:
+    if model is None:
+        return {}
+    required = _required(model)
+    return {
+        "parameters": [
+            {"name": name, "in": "query", "required": name in required, "schema": schema}
+            for name, schema in _properties(model).items()
+        ]
+    }
+
+
+def _form_docs(model: type[RequestModel]) -> dict[str, Any]:
+    schema = {"type": "object", "properties": _properties(model), "required": _required(model)}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {FORM_CONTENT_TYPE: {"schema": schema}},
+        }
+    }
+
+
+def _responses(statuses: tuple[int, ...]) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {"model": ErrorResponse, "description": _DESCRIPTIONS[status]}
+        for status in sorted({*statuses, *_ALWAYS})
+    }
+
+
+def add_endpoint(
+    router: APIRouter,
+    path: str,
+    *,
+    operation_id: str,
+    summary: str,
+    response_model: type[BaseModel],
+    request_model: type[RequestModel] | None = None,
+    errors: tuple[int, ...] = (),
+    changes_data: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    if request_model is not None:
+        errors = (400, *errors)
+
+    def register(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        common: dict[str, Any] = {
+            "summary": summary,
+            "response_model": response_model,
+            "responses": _responses(errors),
+            "description": endpoint.__doc__,
+        }
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=["GET"],
+            operation_id=operation_id,
+            openapi_extra=_query_docs(request_model),
+            **common,
+        )
+        if changes_data:
+            assert request_model is not None
+            router.add_api_route(
+                path,
+                endpoint,
+                methods=["POST"],
+                operation_id=operation_id + "Post",
+                openapi_extra=_form_docs(request_model),
+                **common,
+            )
+        return endpoint
+
+    return register
