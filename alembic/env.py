@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 import contacts_api.contacts.models
-import contacts_api.groups.models  # noqa: F401  (registers the tables)
+import contacts_api.groups.models
 from contacts_api.db import metadata, sqlalchemy_url
 
 del contacts_api

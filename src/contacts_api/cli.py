@@ -52,7 +52,12 @@ def _with_users(url: str, action: Callable[[UserRepository], Awaitable[Any]]) ->
 
 
 def _issued(key: IssuedKey) -> dict[str, Any]:
-    return {"controluser": key.controluser, "name": key.name, "apikey": key.apikey, "key_id": key.key_id}
+    return {
+        "controluser": key.controluser,
+        "name": key.name,
+        "apikey": key.apikey,
+        "key_id": key.key_id,
+    }
 
 
 def _create_demo_user(url: str, host: str, port: int) -> None:
@@ -95,7 +100,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
-    url, _embedded = _database_url(settings)
+    _database_url(settings)
     print("migrated to head", file=sys.stderr)
     return 0
 

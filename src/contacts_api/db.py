@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+
 import asyncpg
 import orjson
+from asyncpg.pool import PoolConnectionProxy
 from sqlalchemy import MetaData
 
 from contacts_api.errors import DatabaseUnavailable
@@ -24,6 +26,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# A plain connection (CLI) or one borrowed from the pool (requests).
+Connection = asyncpg.Connection | PoolConnectionProxy
 
 _SCHEMES = ("postgresql+asyncpg://", "postgresql://", "postgres://")
 
@@ -74,7 +79,7 @@ async def connect(url: str, *, timeout: float = 10.0) -> asyncpg.Connection:
 
 
 async def create_pool(url: str, *, max_size: int, timeout: float) -> asyncpg.Pool:
-    """A pool that connects lazily (min_size=0), so the service starts while the database is down."""
+    """A pool that connects lazily (min_size=0): the service starts while the database is down."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
         plain_url(url),
         min_size=0,
@@ -95,7 +100,7 @@ class Database:
         self.timeout = timeout
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+    async def connection(self) -> AsyncIterator[PoolConnectionProxy]:
         try:
             async with self.pool.acquire(timeout=self.timeout) as conn:
                 yield conn

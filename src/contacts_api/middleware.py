@@ -38,7 +38,7 @@ def _request_id(scope: Scope) -> bytes:
     """The caller's X-Request-ID when it is a safe token (no header injection), else a new one."""
     for name, value in scope["headers"]:
         if name == b"x-request-id" and _REQUEST_ID.fullmatch(value):
-            return value
+            return bytes(value)
     return uuid.uuid4().hex.encode()
 
 

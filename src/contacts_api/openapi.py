@@ -30,7 +30,7 @@ def install_openapi(app: FastAPI) -> None:
                 routes=app.routes,
             )
             schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
-            security = [{name: []} for name in SECURITY_SCHEMES]
+            security: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
             for path, operations in schema["paths"].items():
                 if path not in PUBLIC_PATHS:
                     for operation in operations.values():

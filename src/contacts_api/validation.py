@@ -71,11 +71,7 @@ def check_zipcode(raw: Any) -> str | None:
     text = _present(raw)
     if text is None:
         return None
-    if (
-        is_bad_text(raw)
-        or len(text) > 16
-        or not all(_ZIPCODE_CHARS.fullmatch(c) for c in text)
-    ):
+    if is_bad_text(raw) or len(text) > 16 or not all(_ZIPCODE_CHARS.fullmatch(c) for c in text):
         fail(ErrorCode.ZIPCODE_INVALID)
     return text
 
@@ -105,6 +101,8 @@ def check_msisdn(raw: Any) -> Msisdn | None:
     # Possible, not valid: the seed's own 4512345678 is outside Denmark's assigned ranges.
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        fail(ErrorCode.MSISDN_INVALID)
+    if number.country_code is None or number.national_number is None:
         fail(ErrorCode.MSISDN_INVALID)
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return Msisdn(int(e164[1:]), number.country_code, number.national_number)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
-
 from contacts_api.auth.keys import display_prefix, hash_key, new_key
+from contacts_api.db import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +17,7 @@ class IssuedKey:
 
 
 class UserRepository:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def controluser_for_key_hash(self, key_hash: str) -> int | None:

@@ -23,8 +23,12 @@ _COLUMNS = """
       WHERE m.controluser = c.controluser AND m.controlcontact = c.controlcontact) AS groups
 """
 
-_SELECT_ONE = f"SELECT {_COLUMNS} FROM contacts c WHERE c.controluser = $1 AND c.controlcontact = $2"
-_SELECT_ALL = f"SELECT {_COLUMNS} FROM contacts c WHERE c.controluser = $1 ORDER BY c.controlcontact"
+_SELECT_ONE = (
+    f"SELECT {_COLUMNS} FROM contacts c WHERE c.controluser = $1 AND c.controlcontact = $2"
+)
+_SELECT_ALL = (
+    f"SELECT {_COLUMNS} FROM contacts c WHERE c.controluser = $1 ORDER BY c.controlcontact"
+)
 
 _INSERT = """
 WITH created AS (
@@ -131,11 +135,14 @@ class ContactRepository:
 
     async def batches(self, size: int = 1000) -> AsyncIterator[list[dict[str, Any]]]:
         """Every contact, ascending, `size` at a time from a server-side cursor: memory stays
-        flat however many contacts the user has."""
+        flat however many contacts the user has. The first batch comes even when empty."""
         async with self.db.connection() as conn, conn.transaction(readonly=True):
             cursor = await conn.cursor(_SELECT_ALL, self.controluser)
-            while rows := await cursor.fetch(size):
+            while True:
+                rows = await cursor.fetch(size)
                 yield [contact_json(row) for row in rows]
+                if len(rows) < size:
+                    return
 
     async def create(self, new: NewContact) -> dict[str, Any]:
         m = new.msisdn

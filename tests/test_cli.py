@@ -1,0 +1,107 @@
+"""The command line, end to end: create a user, serve on a free port, call it with the key."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import (
+    BIN,
+    LiveServer,
+    cli_env,
+    create_database,
+    drop_database,
+    start_server,
+    stop_server,
+)
+
+
+def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "contacts-api"), *args],
+        env=cli_env(database_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
+    """An empty database: the CLI must migrate it itself."""
+    url = await create_database(server_url)
+    yield url
+    await drop_database(server_url, url)
+
+
+@pytest.fixture(scope="module")
+def served(fresh_database: str) -> Iterator[LiveServer]:
+    server = start_server(fresh_database)
+    yield server
+    stop_server(server)
+
+
+def test_migrate_is_idempotent(fresh_database: str) -> None:
+    for _ in range(2):
+        result = cli(fresh_database, "migrate")
+        assert result.returncode == 0, result.stderr
+
+
+def test_user_create_serve_and_call(fresh_database: str, served: LiveServer) -> None:
+    result = cli(fresh_database, "user", "create", "carol")
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["name"] == "carol"
+    assert isinstance(printed["controluser"], int)
+    key = printed["apikey"]
+    created = httpx.get(
+        served.base_url + "/contact/create/api.json",
+        params={"fullname": "Fullname", "msisdn": "4512345678"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert created.status_code == 200
+    assert created.json()["contact"]["controluser"] == printed["controluser"]
+    listed = httpx.get(served.base_url + "/view/contacts/api.json", params={"apikey": key})
+    assert [c["msisdn"] for c in listed.json()["contacts"]] == [4512345678]
+
+
+def test_key_create_list_and_revoke(fresh_database: str, served: LiveServer) -> None:
+    user = json.loads(cli(fresh_database, "user", "create", "dave").stdout)
+    extra = cli(fresh_database, "key", "create", str(user["controluser"]))
+    assert extra.returncode == 0, extra.stderr
+    second = json.loads(extra.stdout)
+    assert second["controluser"] == user["controluser"]
+    assert second["apikey"] != user["apikey"]
+
+    listing = json.loads(cli(fresh_database, "user", "list").stdout)
+    [dave] = [u for u in listing if u["controluser"] == user["controluser"]]
+    assert [k["revoked"] for k in dave["keys"]] == [False, False]
+    assert user["apikey"] not in json.dumps(listing)
+
+    revoked = cli(fresh_database, "key", "revoke", str(second["key_id"]))
+    assert revoked.returncode == 0, revoked.stderr
+    url = served.base_url + "/view/groups/api.json"
+    time.sleep(1.0)
+    assert httpx.get(url, headers={"X-API-Key": second["apikey"]}).status_code == 401
+    assert httpx.get(url, headers={"X-API-Key": user["apikey"]}).status_code == 200
+    assert cli(fresh_database, "key", "revoke", str(second["key_id"])).returncode == 1
+    assert cli(fresh_database, "key", "create", "999999999").returncode == 1
+
+
+def test_concurrent_migrations_on_one_database(server_url: str) -> None:
+    url = asyncio.run(create_database(server_url))
+    try:
+        processes = [
+            subprocess.Popen([str(BIN / "contacts-api"), "migrate"], env=cli_env(url))
+            for _ in range(4)
+        ]
+        assert [p.wait(timeout=60) for p in processes] == [0, 0, 0, 0]
+    finally:
+        asyncio.run(drop_database(server_url, url))

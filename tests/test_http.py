@@ -1,0 +1,103 @@
+"""The HTTP edge: generic errors in the envelope, size limits, OpenAPI (contract §1, §6)."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from tests.conftest import Api
+
+
+async def test_unknown_path(client: httpx.AsyncClient) -> None:
+    response = await client.get("/nope/api.json")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+    assert response.json() == {"status": "error", "error": "NOT_FOUND"}
+
+
+async def test_wrong_method(client: httpx.AsyncClient) -> None:
+    for method, path in [
+        ("POST", "/view/contacts/api.json"),
+        ("DELETE", "/contact/delete/api.json"),
+        ("PUT", "/group/create/api.json"),
+    ]:
+        response = await client.request(method, path)
+        assert response.status_code == 405
+        assert response.json() == {"status": "error", "error": "METHOD_NOT_ALLOWED"}
+
+
+async def test_uri_too_long(api: Api) -> None:
+    response = await api.get("/contact/create/api.json", fullname="x" * 9000)
+    assert response.status_code == 414
+    assert response.json() == {"status": "error", "error": "URI_TOO_LONG"}
+
+
+async def test_body_too_large(api: Api) -> None:
+    response = await api.post("/contact/create/api.json", fullname="x" * (1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert response.json() == {"status": "error", "error": "REQUEST_TOO_LARGE"}
+
+
+async def test_body_too_large_without_content_length(api: Api) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(20):
+            yield b"x" * 65536
+
+    response = await api.http.post(
+        "/contact/create/api.json",
+        content=chunks(),
+        headers={"X-API-Key": api.user.apikey, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"] == "REQUEST_TOO_LARGE"
+
+
+async def test_unexpected_exception_is_an_enveloped_500(app: FastAPI) -> None:
+    async def boom() -> None:
+        raise RuntimeError("secret internals SELECT * FROM contacts")
+
+    app.add_api_route("/test-only/boom", boom)
+    try:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            response = await http.get("/test-only/boom")
+    finally:
+        app.router.routes = [
+            r for r in app.router.routes if getattr(r, "path", "") != "/test-only/boom"
+        ]
+    assert response.status_code == 500
+    assert response.json() == {"status": "error", "error": "INTERNAL_ERROR"}
+    assert "SELECT" not in response.text
+
+
+async def test_request_id_is_echoed_or_made(client: httpx.AsyncClient) -> None:
+    given = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    unsafe = await client.get("/healthz", headers={"X-Request-ID": "a b\tc"})
+    assert unsafe.headers["x-request-id"] != "a b\tc"
+    assert len(unsafe.headers["x-request-id"]) == 32
+
+
+async def test_health_endpoints_need_no_key(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "success", "success": "ALIVE"}
+    assert (await client.get("/readyz")).json() == {"status": "success", "success": "READY"}
+
+
+async def test_openapi_document(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    operation_ids = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            operation_ids.append(operation["operationId"])
+            assert "422" not in operation["responses"], (method, path)
+            assert "200" in operation["responses"]
+            if path.endswith("/api.json"):
+                assert {"401", "500", "503"} <= operation["responses"].keys()
+                assert len(operation["security"]) == 3
+    assert len(operation_ids) == len(set(operation_ids))
+    assert document["paths"]["/contact/create/api.json"].keys() == {"get", "post"}
+    assert document["paths"]["/view/contacts/api.json"].keys() == {"get"}
+    assert set(document["components"]["securitySchemes"]) == {
+        "bearer", "apiKeyHeader", "apiKeyQuery"
+    }  # fmt: skip
+    assert "HTTPValidationError" not in document["components"]["schemas"]
