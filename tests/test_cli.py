@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +20,7 @@ from tests.conftest import (
     cli_env,
     create_database,
     drop_database,
+    free_port,
     start_server,
     stop_server,
 )
@@ -105,3 +109,43 @@ def test_concurrent_migrations_on_one_database(server_url: str) -> None:
         assert [p.wait(timeout=60) for p in processes] == [0, 0, 0, 0]
     finally:
         asyncio.run(drop_database(server_url, url))
+
+
+def test_serve_without_database_url_uses_embedded_and_creates_demo(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(CONTACTS_API_DATA_DIR=str(tmp_path / "data"), CONTACTS_API_LOG_LEVEL="warning")
+    tmp_path.chmod(0o755)  # as root, the embedded server runs as its own system user
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "contacts-api"), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(6)]
+        [curl] = [line for line in lines if "curl" in line]
+        key = re.search(r"X-API-Key: (cak_[\w-]+)", curl)
+        assert key is not None, lines
+        url = re.search(r"'(http://[^']+)'", curl)
+        assert url is not None
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(url.group(1), headers={"X-API-Key": key.group(1)})
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert response.json()["contact"]["msisdn"] == 4512345678
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    # The data directory keeps the demo user: exactly one was made.
+    listed = subprocess.run(
+        [str(BIN / "contacts-api"), "user", "list"], env=env, capture_output=True, text=True,
+        timeout=60, check=True,
+    )
+    assert [u["name"] for u in json.loads(listed.stdout)] == ["demo"]

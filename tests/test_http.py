@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+import pytest
 from fastapi import FastAPI
 
-from tests.conftest import Api
+from tests.conftest import Api, LiveServer
 
 
 async def test_unknown_path(client: httpx.AsyncClient) -> None:
@@ -101,3 +104,32 @@ async def test_openapi_document(client: httpx.AsyncClient) -> None:
         "bearer", "apiKeyHeader", "apiKeyQuery"
     }  # fmt: skip
     assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+async def raw_request(server: LiveServer, request: bytes) -> bytes:
+    """Send bytes as they are (no client library tidies them) and read the whole answer."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(request)
+        await writer.drain()
+    except ConnectionResetError:
+        pass  # the server may answer and close before it has read everything
+    answer = await asyncio.wait_for(reader.read(), timeout=10)
+    writer.close()
+    return answer
+
+
+@pytest.mark.parametrize("size", [70_000, 10 * 1024 * 1024])
+async def test_huge_request_line_is_an_enveloped_414(live_server: LiveServer, size: int) -> None:
+    target = b"/contact/create/api.json?fullname=" + b"x" * size
+    answer = await raw_request(live_server, b"GET " + target + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 414 ")
+    assert answer.endswith(b'{"status":"error","error":"URI_TOO_LONG"}')
+
+
+async def test_unparseable_request_is_an_enveloped_400(live_server: LiveServer) -> None:
+    answer = await raw_request(live_server, b"NOT HTTP AT ALL\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"application/json" in answer
+    assert answer.endswith(b'{"status":"error","error":"BAD_REQUEST"}')

@@ -30,8 +30,10 @@ def _database_url(settings: Settings) -> tuple[str, bool]:
     else:
         url = start_embedded(settings.data_dir)
         asyncio.run(ensure_database(url))
-        # Worker processes of `serve --workers N` read the URL from the environment.
+        # The app factory (in this process or in `--workers N` processes) reads the URL
+        # from the environment.
         os.environ["DATABASE_URL"] = url
+        get_settings.cache_clear()
     asyncio.run(upgrade_to_head(url))
     return url, embedded
 
@@ -89,7 +91,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         host=host,
         port=port,
         workers=args.workers or settings.workers,
-        http="httptools",
+        http="contacts_api.server:EnvelopeHttpToolsProtocol",
         loop="uvloop",
         access_log=False,  # our middleware logs requests, with API keys redacted
         server_header=False,

@@ -7,6 +7,8 @@ from typing import Any
 
 
 class ErrorCode(StrEnum):
+    # 400: the HTTP request itself could not be parsed (not a parameter problem)
+    BAD_REQUEST = "BAD_REQUEST"
     # 400: a parameter failed validation (contract §4)
     EMPTY_CONTACT = "EMPTY_CONTACT"
     CONTACT_INVALID = "CONTACT_INVALID"

@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         redoc_url=None,
+        redirect_slashes=False,  # a stray slash is an unknown path, not a redirect
     )
     app.include_router(contacts_router)
     app.include_router(groups_router)
