@@ -145,7 +145,11 @@ def test_serve_without_database_url_uses_embedded_and_creates_demo(tmp_path: Pat
         process.wait(timeout=30)
     # The data directory keeps the demo user: exactly one was made.
     listed = subprocess.run(
-        [str(BIN / "contacts-api"), "user", "list"], env=env, capture_output=True, text=True,
-        timeout=60, check=True,
+        [str(BIN / "contacts-api"), "user", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     assert [u["name"] for u in json.loads(listed.stdout)] == ["demo"]

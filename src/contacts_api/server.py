@@ -14,6 +14,9 @@ from contacts_api.errors import ErrorCode
 # The middleware answers 414 for a query string over 8 KiB; a request target this long is
 # refused while it is still arriving, before it is buffered whole.
 MAX_TARGET_BYTES = 16 * 1024
+# After refusing, keep reading (and discarding) what the client still sends for this long, so
+# closing with unread data does not reset the connection before the client reads the answer.
+LINGER_SECONDS = 2.0
 
 _REASONS = {400: b"Bad Request", 414: b"URI Too Long"}
 
@@ -23,6 +26,12 @@ class TargetTooLong(Exception):
 
 
 class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
+    _refused = False
+
+    def data_received(self, data: bytes) -> None:
+        if not self._refused:
+            super().data_received(data)
+
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
         if len(self.url) > MAX_TARGET_BYTES:
@@ -34,11 +43,16 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
             code = ErrorCode.URI_TOO_LONG
         body = orjson.dumps({"status": "error", "error": code})
         head = [b"HTTP/1.1 %d %s\r\n" % (code.status, _REASONS[code.status])]
-        head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
+        head += [
+            name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers
+        ]
         head += [
             b"content-type: application/json; charset=utf-8\r\n",
             b"content-length: %d\r\n" % len(body),
             b"connection: close\r\n\r\n",
         ]
         self.transport.write(b"".join(head) + body)
-        self.transport.close()
+        self._refused = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
