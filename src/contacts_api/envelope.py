@@ -74,12 +74,15 @@ def install_error_handlers(app: FastAPI, *, retry_after: int) -> None:
         headers = {"Retry-After": str(retry_after)}
         return error_response(ApiError(ErrorCode.SERVICE_UNAVAILABLE, headers=headers))
 
-    async def on_http_error(_: Request, exc: Exception) -> Response:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
             exc.status_code, ErrorCode.INTERNAL_ERROR
         )
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            allowed: dict[str, list[str]] = request.app.state.allowed_methods
+            headers = {"Allow": ", ".join(allowed.get(request.url.path, []))}
         return error_response(ApiError(code, headers=headers))
 
     async def on_crash(_: Request, exc: Exception) -> Response:

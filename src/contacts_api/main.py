@@ -16,6 +16,7 @@ from contacts_api.envelope import install_error_handlers
 from contacts_api.groups.router import router as groups_router
 from contacts_api.middleware import EdgeMiddleware
 from contacts_api.openapi import install_openapi
+from contacts_api.routing import methods_by_path
 
 DESCRIPTION = """The contact book of an SMS platform. Every answer is a JSON envelope:
 `{"status": "success", "success": CODE, ...}` or `{"status": "error", "error": CODE, ...}`."""
@@ -47,9 +48,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         redirect_slashes=False,  # a stray slash is an unknown path, not a redirect
     )
-    app.include_router(contacts_router)
-    app.include_router(groups_router)
-    app.include_router(health.router)
+    routers = (contacts_router, groups_router, health.router)
+    for router in routers:
+        app.include_router(router)
+    app.state.allowed_methods = methods_by_path(*routers)
     install_error_handlers(app, retry_after=settings.retry_after)
     install_openapi(app)
     app.add_middleware(EdgeMiddleware, log_requests=settings.access_log)

@@ -19,6 +19,7 @@ MAX_QUERY_BYTES = 8 * 1024
 MAX_BODY_BYTES = 1024 * 1024
 
 access_log = logging.getLogger("contacts_api.access")
+_PROBES = frozenset({"/healthz", "/readyz"})
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -86,7 +87,10 @@ class EdgeMiddleware:
         else:
             await self.app(scope, limited_receive, send_with_id)
         if self.log_requests:
-            access_log.info(
+            # Probes come every few seconds from orchestrators: only worth a line when debugging.
+            level = logging.DEBUG if scope["path"] in _PROBES else logging.INFO
+            access_log.log(
+                level,
                 '%s "%s %s" %d %.1fms id=%s',
                 scope["client"][0] if scope.get("client") else "-",
                 scope["method"],

@@ -9,6 +9,7 @@ from types import NoneType, UnionType
 from typing import Any, get_args
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from contacts_api.envelope import ErrorResponse
@@ -70,6 +71,16 @@ def _responses(statuses: tuple[int, ...]) -> dict[int | str, dict[str, Any]]:
         status: {"model": ErrorResponse, "description": _DESCRIPTIONS[status]}
         for status in sorted({*statuses, *_ALWAYS})
     }
+
+
+def methods_by_path(*routers: APIRouter) -> dict[str, list[str]]:
+    """Every method each path answers (GET and POST are separate routes), for `Allow`."""
+    methods: dict[str, set[str]] = {}
+    for router in routers:
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                methods.setdefault(route.path, set()).update(route.methods or ())
+    return {path: sorted(names) for path, names in methods.items()}
 
 
 def add_endpoint(
