@@ -88,6 +88,7 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
     application = create_app(Settings(database_url=database_url, access_log=False))
     async with application.router.lifespan_context(application):
+        await asyncio.wait_for(application.state.database.schema_ready.wait(), timeout=30)
         yield application
 
 

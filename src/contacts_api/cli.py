@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
 from contacts_api.auth.repository import IssuedKey, UserRepository
 from contacts_api.config import Settings, get_settings
@@ -22,8 +23,12 @@ from contacts_api.migrations import upgrade_to_head
 log = logging.getLogger("contacts_api.cli")
 
 
-def _database_url(settings: Settings) -> tuple[str, bool]:
-    """The configured database, or the embedded one (started on demand), migrated to head."""
+def _database_url(settings: Settings, *, wait: bool = True) -> tuple[str, bool]:
+    """The configured database, or the embedded one (started on demand), migrated to head.
+
+    With `wait=False` an unreachable database is not an error: `serve` then starts anyway,
+    answers 503, and the app migrates once the database answers.
+    """
     embedded = not settings.database_url
     if settings.database_url:
         url = settings.database_url
@@ -34,7 +39,12 @@ def _database_url(settings: Settings) -> tuple[str, bool]:
         # from the environment.
         os.environ["DATABASE_URL"] = url
         get_settings.cache_clear()
-    asyncio.run(upgrade_to_head(url))
+    try:
+        asyncio.run(upgrade_to_head(url))
+    except (OSError, TimeoutError, SQLAlchemyError) as exc:
+        if wait or embedded:
+            raise
+        log.warning("database not reachable (%s): serving 503 until it is", type(exc).__name__)
     return url, embedded
 
 
@@ -80,7 +90,7 @@ def _create_demo_user(url: str, host: str, port: int) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    url, embedded = _database_url(settings)
+    url, embedded = _database_url(settings, wait=False)
     host = args.host or settings.host
     port = args.port or settings.port
     if embedded:

@@ -93,14 +93,21 @@ async def create_pool(url: str, *, max_size: int, timeout: float) -> asyncpg.Poo
 
 
 class Database:
-    """The pool, and the one way the repositories get a connection."""
+    """The pool, and the one way the repositories get a connection.
+
+    `schema_ready` is set once the migrations are known to be applied; until then every
+    request that needs the database is answered 503, like an outage.
+    """
 
     def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
         self.pool = pool
         self.timeout = timeout
+        self.schema_ready = asyncio.Event()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[PoolConnectionProxy]:
+        if not self.schema_ready.is_set():
+            raise DatabaseUnavailable("the schema is not migrated yet")
         try:
             async with self.pool.acquire(timeout=self.timeout) as conn:
                 yield conn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,7 @@ from contacts_api.db import Database, create_pool
 from contacts_api.envelope import install_error_handlers
 from contacts_api.groups.router import router as groups_router
 from contacts_api.middleware import EdgeMiddleware
+from contacts_api.migrations import migrate_when_reachable
 from contacts_api.openapi import install_openapi
 from contacts_api.routing import methods_by_path
 
@@ -33,12 +35,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool = await create_pool(
             database_url, max_size=settings.pool_max_size, timeout=settings.db_timeout
         )
-        app.state.database = Database(pool, settings.db_timeout)
+        database = Database(pool, settings.db_timeout)
+        app.state.database = database
         app.state.key_cache = KeyCache(settings.apikey_cache_ttl)
+        migrating = asyncio.create_task(migrate_when_reachable(database_url, database))
         try:
             yield
         finally:
-            await app.state.database.close()
+            migrating.cancel()
+            await database.close()
 
     app = FastAPI(
         title="contacts-api",

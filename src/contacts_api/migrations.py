@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -10,7 +12,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from contacts_api.db import sqlalchemy_url
+from contacts_api.db import Database, sqlalchemy_url
+
+log = logging.getLogger("contacts_api.migrations")
 
 # Any fixed 64-bit number: every replica takes the same PostgreSQL advisory lock.
 MIGRATION_LOCK_ID = 7_310_413_427_100_133_201
@@ -38,7 +42,9 @@ def _upgrade(connection: Connection, config: Config) -> None:
 async def upgrade_to_head(database_url: str) -> None:
     """Hold an advisory lock around the upgrade: one replica migrates, the others wait and
     then find nothing left to do."""
-    engine = create_async_engine(sqlalchemy_url(database_url), poolclass=NullPool)
+    engine = create_async_engine(
+        sqlalchemy_url(database_url), poolclass=NullPool, connect_args={"timeout": 10}
+    )
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
@@ -53,3 +59,24 @@ async def upgrade_to_head(database_url: str) -> None:
                 await conn.commit()
     finally:
         await engine.dispose()
+
+
+async def migrate_when_reachable(database_url: str, database: Database) -> None:
+    """Apply the migrations as soon as the database answers, then mark the schema ready.
+
+    `serve` migrates before it starts listening when it can; this covers a database that was
+    down at start-up (the service answers 503 meanwhile) and costs one no-op check otherwise.
+    """
+    delay = 0.25
+    while True:
+        try:
+            await upgrade_to_head(database_url)
+        except Exception as exc:  # any failure: retry; readiness stays 503 meanwhile
+            log.warning(
+                "migration not possible yet (%s); retrying in %.1fs", type(exc).__name__, delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        else:
+            database.schema_ready.set()
+            return
