@@ -36,9 +36,16 @@ def fail(code: ErrorCode) -> NoReturn:
 
 
 def _present(raw: Any) -> str | None:
-    """The stripped text, or None for a missing or empty value (both mean 'not given')."""
+    """The stripped text, or None for a missing or empty value (both mean 'not given').
+
+    A value with a control character or invalid UTF-8 is never 'not given', even when it is
+    only white space to `str.strip` (U+000A, U+001F, U+0085): it comes back unstripped, so the
+    field rejects it as `<FIELD>_INVALID` (contract §1) instead of dropping or trimming it.
+    """
     if raw is None:
         return None
+    if isinstance(raw, str) and is_bad_text(raw):
+        return raw
     text = str(raw).strip()
     return text or None
 
@@ -179,6 +186,8 @@ def check_group_ids(raw: Any) -> list[int]:
     text = _present(raw)
     if text is None:
         fail(ErrorCode.EMPTY_GROUP)
+    if is_bad_text(text):
+        fail(ErrorCode.GROUP_INVALID)  # else stripping each item would drop a control character
     ids = [_parse_id(part.strip(), ErrorCode.GROUP_INVALID) for part in text.split(",")]
     return list(dict.fromkeys(ids))
 
@@ -259,6 +268,4 @@ def _to_api_error(exc: ValidationError, given: dict[str, Any], echo_key: str) ->
 
 def echo_value(raw: Any) -> str | None:
     """A parameter as received, or None when it was missing or empty."""
-    if raw is None or not str(raw).strip():
-        return None
-    return str(raw)
+    return None if _present(raw) is None else str(raw)
