@@ -3,6 +3,8 @@ contract §1, and an access log that never contains an API key."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -17,6 +19,9 @@ from contacts_api.params import parse_urlencoded
 
 MAX_QUERY_BYTES = 8 * 1024
 MAX_BODY_BYTES = 1024 * 1024
+# How much of a refused body is read and dropped (so the client reads our 413) before closing.
+DISCARD_MAX_BYTES = 64 * 1024 * 1024
+DISCARD_SECONDS = 10.0
 
 access_log = logging.getLogger("contacts_api.access")
 _PROBES = frozenset({"/healthz", "/readyz"})
@@ -27,11 +32,12 @@ def redacted_target(path: str, query: bytes) -> str:
     """The request target for logs, with any `apikey` value replaced."""
     if not query:
         return path
-    if b"apikey" not in query.lower() and b"%" not in query:
+    if b"apikey" not in query.lower() and b"%" not in query:  # the common case: nothing to hide
         return f"{path}?{query.decode('latin-1')}"
     params = parse_urlencoded(query)
-    if "apikey" in params:
-        params["apikey"] = "REDACTED"
+    for name in params:
+        if name.lower() == "apikey":  # any spelling: a key sent under the wrong name is a key
+            params[name] = "REDACTED"
     return path + "?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in params.items())
 
 
@@ -48,6 +54,20 @@ def _too_large(scope: Scope) -> bool:
         if name == b"content-length":
             return not value.isdigit() or int(value) > MAX_BODY_BYTES
     return False
+
+
+async def _discard_body(receive: Receive) -> None:
+    """Read what is left of a refused body, within bounds, before answering: a client that
+    sends its whole body before reading (and asks to close) would otherwise get a connection
+    reset instead of our 413."""
+    loop = asyncio.get_running_loop()
+    deadline, discarded = loop.time() + DISCARD_SECONDS, 0
+    with contextlib.suppress(TimeoutError):
+        while discarded < DISCARD_MAX_BYTES:
+            message = await asyncio.wait_for(receive(), timeout=deadline - loop.time())
+            discarded += len(message.get("body", b""))
+            if message["type"] != "http.request" or not message.get("more_body"):
+                return
 
 
 class EdgeMiddleware:
@@ -77,12 +97,15 @@ class EdgeMiddleware:
             message = await receive()
             received += len(message.get("body", b""))
             if received > MAX_BODY_BYTES:
+                if message.get("more_body"):
+                    await _discard_body(receive)
                 raise ApiError(ErrorCode.REQUEST_TOO_LARGE)
             return message
 
         if len(scope["query_string"]) > MAX_QUERY_BYTES:
             await self._refuse(ErrorCode.URI_TOO_LONG, scope, receive, send_with_id)
         elif _too_large(scope):
+            await _discard_body(receive)
             await self._refuse(ErrorCode.REQUEST_TOO_LARGE, scope, receive, send_with_id)
         else:
             await self.app(scope, limited_receive, send_with_id)

@@ -41,17 +41,13 @@ class KeyCache:
 
 
 def presented_key(request: Request, params: dict[str, str]) -> str | None:
-    """The key from `Authorization: Bearer`, `X-API-Key` or `apikey`, in that order."""
-    authorization = request.headers.get("authorization")
-    if authorization:
-        scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() == "bearer":
-            return credentials.strip() or None
-    header = request.headers.get("x-api-key")
-    if header and header.strip():
-        return header.strip()
-    value = params.get("apikey")
-    return value.strip() if value and value.strip() else None
+    """The first key given in `Authorization: Bearer`, `X-API-Key` or `apikey`, in that order."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    bearer = credentials if scheme.lower() == "bearer" else None
+    for candidate in (bearer, request.headers.get("x-api-key"), params.get("apikey")):
+        if candidate and candidate.strip():
+            return candidate.strip()
+    return None
 
 
 async def current_user(request: Request, params: RequestParams, db: DatabaseDep) -> int:
