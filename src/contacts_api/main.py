@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,7 +15,7 @@ from contacts_api.db import Database, create_pool
 from contacts_api.envelope import install_error_handlers
 from contacts_api.groups.router import router as groups_router
 from contacts_api.middleware import EdgeMiddleware
-from contacts_api.migrations import migrate_when_reachable
+from contacts_api.migrations import ensure_schema
 from contacts_api.openapi import install_openapi
 from contacts_api.routing import methods_by_path
 
@@ -38,11 +37,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = Database(pool, settings.db_timeout)
         app.state.database = database
         app.state.key_cache = KeyCache(settings.apikey_cache_ttl)
-        migrating = asyncio.create_task(migrate_when_reachable(database_url, database))
+        migrating = await ensure_schema(database_url, database)
         try:
             yield
         finally:
-            migrating.cancel()
+            if migrating is not None:
+                migrating.cancel()
             await database.close()
 
     app = FastAPI(

@@ -61,22 +61,32 @@ async def upgrade_to_head(database_url: str) -> None:
         await engine.dispose()
 
 
-async def migrate_when_reachable(database_url: str, database: Database) -> None:
-    """Apply the migrations as soon as the database answers, then mark the schema ready.
+async def ensure_schema(database_url: str, database: Database) -> asyncio.Task[None] | None:
+    """Migrate now when the database answers, so a worker serves only a current schema; when
+    it does not, keep trying in the background (the service answers 503 meanwhile).
 
-    `serve` migrates before it starts listening when it can; this covers a database that was
-    down at start-up (the service answers 503 meanwhile) and costs one no-op check otherwise.
+    `serve` has usually migrated already, and then this is one quick no-op check.
     """
+    try:
+        await upgrade_to_head(database_url)
+    except Exception as exc:  # any failure: retry in the background; readiness stays 503
+        log.warning("database not migrated yet (%s); retrying", type(exc).__name__)
+        return asyncio.create_task(_migrate_when_reachable(database_url, database))
+    database.schema_ready.set()
+    return None
+
+
+async def _migrate_when_reachable(database_url: str, database: Database) -> None:
     delay = 0.25
     while True:
+        await asyncio.sleep(delay)
         try:
             await upgrade_to_head(database_url)
         except Exception as exc:  # any failure: retry; readiness stays 503 meanwhile
+            delay = min(delay * 2, 2.0)
             log.warning(
                 "migration not possible yet (%s); retrying in %.1fs", type(exc).__name__, delay
             )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
         else:
             database.schema_ready.set()
             return
