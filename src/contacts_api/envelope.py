@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, RootModel
+from pydantic.json_schema import SkipJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contacts_api.errors import ApiError, DatabaseUnavailable, ErrorCode
@@ -18,15 +19,23 @@ JSON = "application/json; charset=utf-8"
 log = logging.getLogger("contacts_api")
 
 
-class ErrorResponse(BaseModel):
-    """Every error answer. `errors` and the echo object (`contact` or `group`) come with
-    parameter errors; auth and generic errors carry just `status` and `error`."""
+class Echo(RootModel[dict[str, str | int | None]]):
+    """Each offending parameter as received, or null when it was missing or empty.
+    `MSISDN_EXISTS` adds the `controlcontact` that has the number."""
 
-    status: str = Field(json_schema_extra={"enum": ["error"]})
+
+class ErrorResponse(BaseModel):
+    """Every error answer. `errors` and the echo object (`contact` on contact endpoints, `group`
+    on group endpoints) come with parameter and not-found errors; auth and generic errors carry
+    just `status` and `error`. (For the OpenAPI document only: errors are rendered by
+    `error_response`.)"""
+
+    status: Literal["error"]
     error: ErrorCode
-    errors: list[ErrorCode] | None = None
-    contact: dict[str, Any] | None = None
-    group: dict[str, Any] | None = None
+    # Absent rather than null when not given: SkipJsonSchema keeps null out of the document.
+    errors: list[ErrorCode] | SkipJsonSchema[None] = None
+    contact: Echo | SkipJsonSchema[None] = None
+    group: Echo | SkipJsonSchema[None] = None
 
 
 def success(code: str, key: str | None = None, payload: Any = None) -> Response:

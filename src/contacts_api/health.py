@@ -13,16 +13,21 @@ from contacts_api.envelope import ErrorResponse, success
 router = APIRouter(tags=["health"])
 
 
-class HealthResponse(BaseModel):
+class AliveResponse(BaseModel):
     status: Literal["success"]
-    success: Literal["ALIVE", "READY"]
+    success: Literal["ALIVE"]
+
+
+class ReadyResponse(BaseModel):
+    status: Literal["success"]
+    success: Literal["READY"]
 
 
 @router.get(
     "/healthz",
     operation_id="healthz",
     summary="Liveness: the process answers (never touches the database)",
-    response_model=HealthResponse,
+    response_model=AliveResponse,
     responses={500: {"model": ErrorResponse, "description": "`INTERNAL_ERROR`"}},
 )
 async def healthz() -> Response:
@@ -33,7 +38,7 @@ async def healthz() -> Response:
     "/readyz",
     operation_id="readyz",
     summary="Readiness: the database answers",
-    response_model=HealthResponse,
+    response_model=ReadyResponse,
     responses={
         500: {"model": ErrorResponse, "description": "`INTERNAL_ERROR`"},
         503: {"model": ErrorResponse, "description": "`SERVICE_UNAVAILABLE`"},

@@ -13,20 +13,21 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from contacts_api.envelope import ErrorResponse
+from contacts_api.openapi import EDGE_RESPONSES, field_schema
 from contacts_api.params import FORM_CONTENT_TYPE
 from contacts_api.validation import RequestModel
 
 _DESCRIPTIONS = {
-    400: "A parameter failed validation (`errors` lists every problem).",
+    400: "A parameter failed validation (`errors` lists every problem), or "
+    + EDGE_RESPONSES["400"],
     401: "`APIKEY_EMPTY` or `APIKEY_INVALID`.",
     404: "The ID is not one of this user's (`CONTACT_NOT_FOUND`, `GROUP_NOT_FOUND`).",
     409: "`MSISDN_EXISTS`: another of the user's contacts has this msisdn.",
-    413: "`REQUEST_TOO_LARGE`: the body is over 1 MiB.",
-    414: "`URI_TOO_LONG`: the query string is over 8 KiB.",
-    500: "`INTERNAL_ERROR`: a bug; never a stack trace.",
     503: "`SERVICE_UNAVAILABLE`: the database cannot be reached; see `Retry-After`.",
 }
-_ALWAYS = (401, 413, 414, 500, 503)
+# Every API endpoint checks the key and uses the database; the statuses any request can get
+# (400 BAD_REQUEST, 413, 414, 500) are added to every operation by openapi.py.
+_ALWAYS = (401, 503)
 
 
 def _is_required(annotation: Any) -> bool:
@@ -34,8 +35,9 @@ def _is_required(annotation: Any) -> bool:
 
 
 def _properties(model: type[RequestModel]) -> dict[str, dict[str, Any]]:
+    """Each field's rule (a reference to its type's schema) with what the field means."""
     return {
-        name: {"type": "string", "description": field.description or ""}
+        name: {**field_schema(field), "description": field.description or ""}
         for name, field in model.model_fields.items()
     }
 
@@ -48,16 +50,30 @@ def _query_docs(model: type[RequestModel] | None) -> dict[str, Any]:
     if model is None:
         return {}
     required = _required(model)
-    return {
-        "parameters": [
-            {"name": name, "in": "query", "required": name in required, "schema": schema}
-            for name, schema in _properties(model).items()
-        ]
-    }
+    parameters = []
+    for name, schema in _properties(model).items():
+        description = schema.pop("description")  # the parameter's, not its schema's
+        parameters.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "description": description,
+                "schema": schema,
+            }
+        )
+    return {"parameters": parameters}
 
 
 def _form_docs(model: type[RequestModel]) -> dict[str, Any]:
-    schema = {"type": "object", "properties": _properties(model), "required": _required(model)}
+    """The same parameters as a form body, named after the request model (openapi.py moves it
+    into the components, so every operation taking it shares one schema)."""
+    schema = {
+        "title": model.__name__ + "Form",
+        "type": "object",
+        "properties": _properties(model),
+        "required": _required(model),
+    }
     return {
         "requestBody": {
             "required": True,

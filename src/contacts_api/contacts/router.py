@@ -25,7 +25,7 @@ from contacts_api.validation import echo_value
 router = APIRouter(tags=["contacts"])
 
 
-def contact_repository(user: CurrentUser, db: DatabaseDep) -> ContactRepository:
+async def contact_repository(user: CurrentUser, db: DatabaseDep) -> ContactRepository:
     return ContactRepository(db, user)
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from contacts_api.validation import (
     Birthday,
@@ -56,7 +56,11 @@ class ContactOut(BaseModel):
     groups: list[str] | None = Field(description="Group IDs as strings, ascending; null if none.")
     msisdn: int | None
     number: int | None
-    sex: int | None
+    # The same values as the `sex` parameter (openapi.py defines the shared `Sex` schema).
+    sex: Annotated[
+        int | None,
+        WithJsonSchema({"anyOf": [{"$ref": "#/components/schemas/Sex"}, {"type": "null"}]}),
+    ]
     street: str | None
     zipcode: str | None
 

@@ -18,7 +18,7 @@ from contacts_api.validation import echo_value
 router = APIRouter(tags=["groups"])
 
 
-def group_repository(user: CurrentUser, db: DatabaseDep) -> GroupRepository:
+async def group_repository(user: CurrentUser, db: DatabaseDep) -> GroupRepository:
     return GroupRepository(db, user)
 
 
