@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 
 from contacts_api.auth.keys import hash_key
 from contacts_api.auth.repository import UserRepository
-from contacts_api.dependencies import DatabaseDep, RequestParams
+from contacts_api.dependencies import app_database
 from contacts_api.errors import ApiError, ErrorCode
+from contacts_api.params import Params
 
 
 class KeyCache:
@@ -50,7 +50,8 @@ def presented_key(request: Request, params: dict[str, str]) -> str | None:
     return None
 
 
-async def current_user(request: Request, params: RequestParams, db: DatabaseDep) -> int:
+async def authenticate(request: Request, params: Params) -> int:
+    """The `controluser` of the request's API key, or 401 (before any parameter is checked)."""
     key = presented_key(request, params)
     if key is None:
         raise ApiError(ErrorCode.APIKEY_EMPTY)
@@ -58,12 +59,9 @@ async def current_user(request: Request, params: RequestParams, db: DatabaseDep)
     key_hash = hash_key(key)
     controluser = cache.get(key_hash)
     if controluser is None:
-        async with db.connection() as conn:
+        async with app_database(request).connection() as conn:
             controluser = await UserRepository(conn).controluser_for_key_hash(key_hash)
         if controluser is None:
             raise ApiError(ErrorCode.APIKEY_INVALID)
         cache.put(key_hash, controluser)
     return controluser
-
-
-CurrentUser = Annotated[int, Depends(current_user)]

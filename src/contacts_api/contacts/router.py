@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
-from contacts_api.auth.dependencies import CurrentUser
+from contacts_api.auth.dependencies import authenticate
 from contacts_api.contacts import schemas
 from contacts_api.contacts.repository import (
     ContactRepository,
@@ -15,7 +15,7 @@ from contacts_api.contacts.repository import (
     MsisdnTaken,
     NewContact,
 )
-from contacts_api.dependencies import DatabaseDep, RequestParams
+from contacts_api.dependencies import RequestParams, app_database
 from contacts_api.envelope import streamed_list, success
 from contacts_api.errors import ApiError, ErrorCode
 from contacts_api.params import Params
@@ -25,8 +25,9 @@ from contacts_api.validation import echo_value
 router = APIRouter(tags=["contacts"])
 
 
-async def contact_repository(user: CurrentUser, db: DatabaseDep) -> ContactRepository:
-    return ContactRepository(db, user)
+async def contact_repository(request: Request, params: RequestParams) -> ContactRepository:
+    """The authenticated user's contacts: every query it runs is scoped to that user."""
+    return ContactRepository(app_database(request), await authenticate(request, params))
 
 
 Contacts = Annotated[ContactRepository, Depends(contact_repository)]

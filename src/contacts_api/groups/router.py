@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
-from contacts_api.auth.dependencies import CurrentUser
-from contacts_api.dependencies import DatabaseDep, RequestParams
+from contacts_api.auth.dependencies import authenticate
+from contacts_api.dependencies import RequestParams, app_database
 from contacts_api.envelope import success
 from contacts_api.errors import ApiError, ErrorCode
 from contacts_api.groups import schemas
@@ -18,8 +18,9 @@ from contacts_api.validation import echo_value
 router = APIRouter(tags=["groups"])
 
 
-async def group_repository(user: CurrentUser, db: DatabaseDep) -> GroupRepository:
-    return GroupRepository(db, user)
+async def group_repository(request: Request, params: RequestParams) -> GroupRepository:
+    """The authenticated user's groups: every query it runs is scoped to that user."""
+    return GroupRepository(app_database(request), await authenticate(request, params))
 
 
 Groups = Annotated[GroupRepository, Depends(group_repository)]
