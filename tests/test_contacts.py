@@ -122,6 +122,8 @@ async def test_birthday_bounds_are_inclusive(api: Api) -> None:
         ({"fullname": "N", "street": "a\x07b"}, "STREET_INVALID"),
         ({"fullname": "N", "zipcode": "12345678901234567"}, "ZIPCODE_INVALID"),
         ({"fullname": "N", "zipcode": "12;34"}, "ZIPCODE_INVALID"),
+        ({"fullname": "N", "zipcode": "ÅÄ-12"}, "ZIPCODE_INVALID"),
+        ({"fullname": "N", "zipcode": "٣٣٣"}, "ZIPCODE_INVALID"),
         ({"fullname": "N", "email": "not-an-email"}, "EMAIL_INVALID"),
         ({"fullname": "N", "email": "a@" + "b" * 250 + ".dk"}, "EMAIL_INVALID"),
         ({"fullname": "N", "sex": "3"}, "SEX_INVALID"),
@@ -197,10 +199,10 @@ async def test_invalid_utf8_is_invalid_not_replaced(api: Api) -> None:
 
 async def test_unicode_text_is_stored_exactly(api: Api) -> None:
     name = "Søren 😀 \u200fعلي\u200f Ωmega"
-    contact = await api.create_contact(fullname=name, street="Æblevej 3", zipcode="ÅÄ-12")
+    contact = await api.create_contact(fullname=name, street="Æblevej 3", zipcode="DK-1620")
     viewed = await api.get("/view/contact/api.json", contact=contact["controlcontact"])
     assert viewed.json()["contact"]["fullname"] == name
-    assert viewed.json()["contact"]["zipcode"] == "ÅÄ-12"
+    assert viewed.json()["contact"]["zipcode"] == "DK-1620"
 
 
 async def test_duplicate_msisdn_is_409_with_existing_id(api: Api) -> None:
