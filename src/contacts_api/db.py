@@ -58,6 +58,14 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.QueryCanceledError,
+    # A pooled connection whose server process went away while it sat idle (seen when
+    # PostgreSQL shuts down): its protocol state is broken, so it is answered like an outage.
+    asyncpg.exceptions.InternalClientError,
+)
+# Cut off mid-statement (or broken): never handed out again.
+_DISCARD_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    *UNAVAILABLE_ERRORS,
+    asyncio.CancelledError,
 )
 
 
@@ -81,7 +89,8 @@ async def connect(url: str, *, timeout: float = 10.0) -> asyncpg.Connection:
 async def _skip_reset(_: asyncpg.Connection) -> None:
     """The service never changes session state (no SET, LISTEN, advisory locks or open
     cursors outlive a request), so the default reset query would be a wasted round trip on
-    every release."""
+    every release. A connection cut off mid-statement is terminated instead of reset
+    (`Database.connection`)."""
 
 
 async def create_pool(url: str, *, max_size: int, timeout: float) -> asyncpg.Pool:
@@ -117,7 +126,13 @@ class Database:
             raise DatabaseUnavailable("the schema is not migrated yet")
         try:
             async with self.pool.acquire(timeout=self.timeout) as conn:
-                yield conn
+                try:
+                    yield conn
+                except _DISCARD_CONNECTION_ERRORS:
+                    # Cut off mid-statement: the connection's state is unknown, and without
+                    # a reset query (see _skip_reset) it must not go back to the pool.
+                    conn.terminate()
+                    raise
         except UNAVAILABLE_ERRORS as exc:
             raise DatabaseUnavailable from exc
 
