@@ -95,7 +95,7 @@ def install_error_handlers(app: FastAPI, *, retry_after: int) -> None:
         return error_response(ApiError(code, headers=headers))
 
     async def on_crash(_: Request, exc: Exception) -> Response:
-        log.error("unhandled error", exc_info=exc)
+        # No logging here: Starlette re-raises after this answer and uvicorn logs the traceback.
         return error_response(ApiError(ErrorCode.INTERNAL_ERROR))
 
     app.add_exception_handler(ApiError, on_api_error)
