@@ -10,6 +10,7 @@ own users, so nothing needs rolling back and tests can run in any order.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import socket
@@ -175,6 +176,26 @@ def cli_env(database_url: str, **extra: str) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": database_url, "CONTACTS_API_LOG_LEVEL": "warning"}
     env.update(extra)
     return env
+
+
+def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `contacts-api ARGS` on `database_url`; the caller checks the outcome."""
+    return subprocess.run(
+        [str(BIN / "contacts-api"), *args],
+        env=cli_env(database_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def cli_json(database_url: str, *args: str) -> dict[str, Any]:
+    """Run a CLI command that must succeed and prints one JSON object."""
+    result = cli(database_url, *args)
+    assert result.returncode == 0, result.stderr
+    value: dict[str, Any] = json.loads(result.stdout)
+    return value
 
 
 def start_server(database_url: str, *args: str, **env: str) -> LiveServer:

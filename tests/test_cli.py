@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import (
     BIN,
     LiveServer,
+    cli,
     cli_env,
     create_database,
     drop_database,
@@ -24,17 +25,6 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
-
-
-def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "contacts-api"), *args],
-        env=cli_env(database_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

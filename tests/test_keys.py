@@ -3,27 +3,13 @@ log line or error body ever contains a key."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import BIN, LiveServer, cli_env, free_port, start_server, stop_server
-
-
-def cli_json(database_url: str, *args: str) -> dict[str, object]:
-    result = subprocess.run(
-        [str(BIN / "contacts-api"), *args],
-        env=cli_env(database_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    value: dict[str, object] = json.loads(result.stdout)
-    return value
+from tests.conftest import BIN, LiveServer, cli_env, cli_json, free_port, start_server, stop_server
 
 
 def test_revocation_reaches_every_replica_within_a_second(live_server: LiveServer) -> None:

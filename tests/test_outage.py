@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import subprocess
 import time
 from collections import Counter
@@ -22,7 +21,7 @@ import httpx
 import pytest
 
 from contacts_api.db import connect
-from tests.conftest import BIN, cli_env, free_port
+from tests.conftest import BIN, cli_env, cli_json, free_port
 from tests.private_postgres import PrivatePostgres
 
 DB_TIMEOUT = 2.0
@@ -61,16 +60,7 @@ def serve(database_url: str) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def create_user(database_url: str) -> str:
-    result = subprocess.run(
-        [str(BIN / "contacts-api"), "user", "create", "outage"],
-        env=cli_env(database_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    key: str = json.loads(result.stdout)["apikey"]
-    return key
+    return str(cli_json(database_url, "user", "create", "outage")["apikey"])
 
 
 @dataclass
