@@ -133,6 +133,8 @@ def test_serve_without_database_url_uses_embedded_and_creates_demo(tmp_path: Pat
     finally:
         process.terminate()
         process.wait(timeout=30)
+    # SIGTERM stops the embedded PostgreSQL too (it removes its pid file on a clean stop).
+    assert not (tmp_path / "data" / "pgdata" / "postmaster.pid").exists()
     # The data directory keeps the demo user: exactly one was made.
     listed = subprocess.run(
         [str(BIN / "contacts-api"), "user", "list"],

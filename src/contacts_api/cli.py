@@ -9,6 +9,7 @@ import json
 import logging
 import logging.config
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -106,12 +107,19 @@ def logging_config(level: str) -> dict[str, Any]:
     return config
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     url, embedded = _database_url(settings, wait=False)
     host = args.host or settings.host
     port = args.port or settings.port
     if embedded:
         _create_demo_user(url, host, port)
+        # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
+        # kills the process before the embedded server's exit hook can stop PostgreSQL.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
     uvicorn.run(
         "contacts_api.main:create_app",
         factory=True,
