@@ -269,3 +269,10 @@ def _to_api_error(exc: ValidationError, given: dict[str, Any], echo_key: str) ->
 def echo_value(raw: Any) -> str | None:
     """A parameter as received, or None when it was missing or empty."""
     return None if _present(raw) is None else str(raw)
+
+
+def param_error(code: ErrorCode, echo_key: str, params: Params, *names: str) -> ApiError:
+    """An error about named parameters (e.g. an ID that is not the user's), echoing them as
+    received, in the same shape as a validation error."""
+    echo = {name: echo_value(params.get(name)) for name in names}
+    return ApiError(code, errors=[code], echo_key=echo_key, echo=echo)

@@ -20,7 +20,7 @@ from contacts_api.envelope import streamed_list, success
 from contacts_api.errors import ApiError, ErrorCode
 from contacts_api.params import Params
 from contacts_api.routing import add_endpoint
-from contacts_api.validation import echo_value
+from contacts_api.validation import echo_value, param_error
 
 router = APIRouter(tags=["contacts"])
 
@@ -34,9 +34,7 @@ Contacts = Annotated[ContactRepository, Depends(contact_repository)]
 
 
 def not_found(code: ErrorCode, params: Params, *names: str) -> ApiError:
-    return ApiError(
-        code, errors=[code], echo_key="contact", echo={n: echo_value(params.get(n)) for n in names}
-    )
+    return param_error(code, "contact", params, *names)
 
 
 @add_endpoint(

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from contacts_api.auth.dependencies import authenticate
 from contacts_api.dependencies import RequestParams, app_database
 from contacts_api.envelope import success
-from contacts_api.errors import ApiError, ErrorCode
+from contacts_api.errors import ErrorCode
 from contacts_api.groups import schemas
 from contacts_api.groups.repository import GroupRepository
 from contacts_api.routing import add_endpoint
-from contacts_api.validation import echo_value
+from contacts_api.validation import param_error
 
 router = APIRouter(tags=["groups"])
 
@@ -65,7 +65,5 @@ async def delete_group(groups: Groups, params: RequestParams) -> Response:
     """Removes the group and its memberships; the contacts stay."""
     ref = schemas.GroupRef.parse(params)
     if not await groups.delete(ref.group):
-        code = ErrorCode.GROUP_NOT_FOUND
-        echo = {"group": echo_value(params.get("group"))}
-        raise ApiError(code, errors=[code], echo_key="group", echo=echo)
+        raise param_error(ErrorCode.GROUP_NOT_FOUND, "group", params, "group")
     return success("DELETE_GROUP")
