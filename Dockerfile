@@ -35,7 +35,7 @@ RUN python -m venv /opt/build \
         -r requirements/build.lock
 
 # 3. The project itself, as a regular (non-editable) wheel: hatchling's force-include copies
-#    alembic/ into it as contacts_api/_alembic, where contacts_api.migrations finds it.
+#    alembic/ into it as contacts_api/_alembic, where contacts_api.database.migrations finds it.
 COPY pyproject.toml README.md ./
 COPY alembic/ alembic/
 COPY src/ src/

@@ -65,7 +65,7 @@ def main(args: list[str]) -> int:
         steps = [
             [str(BIN / "ruff"), "check", "."],
             [str(BIN / "ruff"), "format", "--check", "."],
-            [str(BIN / "mypy"), "src/"],
+            [str(BIN / "mypy"), "src/", "tests/"],
         ]
         return max(run(step) for step in steps)
     os.execv(BIN / "contacts-api", [str(BIN / "contacts-api"), *args])

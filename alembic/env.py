@@ -14,9 +14,11 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-import contacts_api.contacts.models
-import contacts_api.groups.models
-from contacts_api.db import metadata, sqlalchemy_url
+import contacts_api.contacts.tables
+import contacts_api.groups.tables
+import contacts_api.users.tables
+from contacts_api.database.pool import sqlalchemy_url
+from contacts_api.database.tables import metadata
 
 del contacts_api
 

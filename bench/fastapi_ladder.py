@@ -17,10 +17,9 @@ bench/run.py runs them as the targets `fastapi-plain` and `fastapi-edge` (not by
 from __future__ import annotations
 
 import raw_baseline as rb
-from fastapi import FastAPI
-
 from contacts_api.envelope import install_error_handlers
 from contacts_api.middleware import EdgeMiddleware
+from fastapi import FastAPI
 
 ROUTES = {
     "/view/contact/api.json": rb.view_contact,

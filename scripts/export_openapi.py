@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from contacts_api.config import Settings
+from contacts_api.http.openapi import document_json
 from contacts_api.main import create_app
-from contacts_api.openapi import document_json
 
 TARGET = Path(__file__).resolve().parent.parent / "openapi.json"
 

@@ -26,13 +26,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from contacts_api.auth.repository import UserRepository
 from contacts_api.config import Settings
-from contacts_api.db import connect, plain_url
+from contacts_api.database.migrations import upgrade_to_head
+from contacts_api.database.pool import connect, plain_url
+from contacts_api.http.app import ContactsApi
 from contacts_api.main import create_app
-from contacts_api.migrations import upgrade_to_head
+from contacts_api.users.repository import UserRepository
 
 BIN = Path(sys.executable).parent
 
@@ -86,15 +86,15 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def app(database_url: str) -> AsyncIterator[FastAPI]:
+async def app(database_url: str) -> AsyncIterator[ContactsApi]:
     application = create_app(Settings(database_url=database_url, access_log=False))
-    async with application.router.lifespan_context(application):
-        await asyncio.wait_for(application.state.database.schema_ready.wait(), timeout=30)
+    async with application.lifespan():
+        await asyncio.wait_for(application.database.schema_ready.wait(), timeout=30)
         yield application
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: ContactsApi) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http

@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from contacts_api.auth.keys import hash_key
-from contacts_api.auth.repository import UserRepository
-from contacts_api.db import connect
+from contacts_api.database.pool import connect
+from contacts_api.users.keys import hash_key
+from contacts_api.users.repository import UserRepository
 from tests.conftest import Api, User
 
 ENDPOINTS = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from contacts_api.db import connect
+from contacts_api.database.pool import connect
 from tests.conftest import Api, LiveServer
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from contacts_api.openapi import document_json
+from contacts_api.http.openapi import document_json
 from tests.conftest import BIN, LiveServer, User
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from contacts_api.errors import ErrorCode
-from contacts_api.params import FORM_CONTENT_TYPE
+from contacts_api.http.params import FORM_CONTENT_TYPE
 from tests.conftest import Api, LiveServer
 
 CORPUS_FILE = Path(__file__).with_name("hostile_inputs.json")
@@ -175,7 +175,8 @@ def parse_answer(data: bytes, *, closed: bool = False) -> Answer | None:
 
 
 def _dechunk(data: bytes) -> bytes | None:
-    out, pos = [], 0
+    out: list[bytes] = []
+    pos = 0
     while (end := data.find(b"\r\n", pos)) >= 0:
         size = int(data[pos:end].split(b";")[0], 16)
         if size == 0:

@@ -11,10 +11,12 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-import contacts_api.contacts.models
-import contacts_api.groups.models  # noqa: F401  (registers the tables)
-from contacts_api.db import metadata, sqlalchemy_url
-from contacts_api.migrations import alembic_config, upgrade_to_head
+import contacts_api.contacts.tables
+import contacts_api.groups.tables
+import contacts_api.users.tables  # noqa: F401  (registers the tables)
+from contacts_api.database.migrations import alembic_config, upgrade_to_head
+from contacts_api.database.pool import sqlalchemy_url
+from contacts_api.database.tables import metadata
 from tests.conftest import create_database, drop_database
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contacts_api.db import connect
+from contacts_api.database.pool import connect
 from tests.conftest import BIN, cli_env, cli_json, free_port
 from tests.private_postgres import PrivatePostgres
 

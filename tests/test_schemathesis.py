@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 
-from contacts_api.openapi import BLANK
-from contacts_api.validation import birthday_timestamp, today_in_copenhagen
+from contacts_api.fields.birthday import birthday_timestamp, today_in_copenhagen
+from contacts_api.fields.text import BLANK
 from tests.conftest import BIN, LiveServer, User
 
 MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "50")

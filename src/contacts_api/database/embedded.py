@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote
 
-from contacts_api.db import connect
+from contacts_api.database.pool import connect
 
 DATABASE = "contacts"
 log = logging.getLogger("contacts_api.embedded")

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from contacts_api.db import Database, sqlalchemy_url
+from contacts_api.database.pool import Database, sqlalchemy_url
 
 log = logging.getLogger("contacts_api.migrations")
 
@@ -22,10 +22,10 @@ MIGRATION_LOCK_ID = 7_310_413_427_100_133_201
 
 def migrations_dir() -> Path:
     """`_alembic` inside an installed package or image, else the repository's `alembic/`."""
-    packaged = Path(__file__).parent / "_alembic"
+    packaged = Path(__file__).parents[1] / "_alembic"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "alembic"
+    return Path(__file__).resolve().parents[3] / "alembic"
 
 
 def alembic_config() -> Config:

@@ -1,31 +1,20 @@
-"""The connection pool and the database URL forms we accept.
+"""The connection pool, the one way the repositories reach the database, and the database URL
+forms we accept.
 
-The hot path talks to asyncpg directly (one round trip per request); SQLAlchemy/SQLModel
-describe the schema and drive Alembic. See docs/architecture.md for why.
+The repositories send hand-written SQL through asyncpg (one round trip per request on the hot
+calls); SQLAlchemy/SQLModel describe the schema and drive Alembic. docs/architecture.md says
+why.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from types import TracebackType
 
 import asyncpg
-import orjson
 from asyncpg.pool import PoolConnectionProxy
-from sqlalchemy import MetaData
 
 from contacts_api.errors import DatabaseUnavailable
-
-# Stable constraint names, so migrations can name what they change.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 # A plain connection (CLI) or one borrowed from the pool (requests).
 Connection = asyncpg.Connection | PoolConnectionProxy
@@ -57,6 +46,7 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.InterfaceError,
+    # statement_timeout: the database is too slow to answer in time.
     asyncpg.exceptions.QueryCanceledError,
     # A pooled connection whose server process went away while it sat idle (seen when
     # PostgreSQL shuts down): its protocol state is broken, so it is answered like an outage.
@@ -70,13 +60,15 @@ _DISCARD_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    for pg_type in ("json", "jsonb"):
-        await conn.set_type_codec(
-            pg_type,
-            encoder=lambda v: orjson.dumps(v).decode(),
-            decoder=orjson.loads,
-            schema="pg_catalog",
-        )
+    # json is passed through as the bytes PostgreSQL sends: the API's JSON is built there
+    # (row_to_json) and written to the client unchanged.
+    await conn.set_type_codec(
+        "json",
+        encoder=lambda value: value,
+        decoder=lambda value: value,
+        schema="pg_catalog",
+        format="binary",
+    )
 
 
 async def connect(url: str, *, timeout: float = 10.0) -> asyncpg.Connection:
@@ -89,52 +81,43 @@ async def connect(url: str, *, timeout: float = 10.0) -> asyncpg.Connection:
 async def _skip_reset(_: asyncpg.Connection) -> None:
     """The service never changes session state (no SET, LISTEN, advisory locks or open
     cursors outlive a request), so the default reset query would be a wasted round trip on
-    every release. A connection cut off mid-statement is terminated instead of reset
-    (`Database.connection`)."""
+    every release. A connection cut off mid-statement is terminated instead of reset."""
 
 
 async def create_pool(url: str, *, max_size: int, timeout: float) -> asyncpg.Pool:
-    """A pool that connects lazily (min_size=0): the service starts while the database is down."""
+    """A pool that connects lazily (min_size=0), so the service starts while the database is
+    down. `timeout` bounds connecting; each statement is bounded by the server's
+    `statement_timeout` (no client-side timer per call)."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
         plain_url(url),
         min_size=0,
         max_size=max_size,
-        command_timeout=timeout,
+        command_timeout=None,
         timeout=timeout,
         init=_init_connection,
         reset=_skip_reset,
-        server_settings={"application_name": "contacts-api"},
+        server_settings={
+            "application_name": "contacts-api",
+            "statement_timeout": str(int(timeout * 1000)),
+        },
     )
     return pool
 
 
 class Database:
-    """The pool, and the one way the repositories get a connection.
+    """The pool, and the one way the repositories get a connection: `async with
+    db.connection() as conn`.
 
     `schema_ready` is set once the migrations are known to be applied; until then every
     request that needs the database is answered 503, like an outage.
     """
 
-    def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
+    def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self.timeout = timeout
         self.schema_ready = asyncio.Event()
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[PoolConnectionProxy]:
-        if not self.schema_ready.is_set():
-            raise DatabaseUnavailable("the schema is not migrated yet")
-        try:
-            async with self.pool.acquire(timeout=self.timeout) as conn:
-                try:
-                    yield conn
-                except _DISCARD_CONNECTION_ERRORS:
-                    # Cut off mid-statement: the connection's state is unknown, and without
-                    # a reset query (see _skip_reset) it must not go back to the pool.
-                    conn.terminate()
-                    raise
-        except UNAVAILABLE_ERRORS as exc:
-            raise DatabaseUnavailable from exc
+    def connection(self) -> _Borrowed:
+        return _Borrowed(self)
 
     async def close(self) -> None:
         await self.pool.close()
@@ -142,3 +125,39 @@ class Database:
     async def ping(self) -> None:
         async with self.connection() as conn:
             await conn.fetchval("SELECT 1")
+
+
+class _Borrowed:
+    """A connection borrowed from the pool for one `async with` block (a plain class, not an
+    `asynccontextmanager`: this runs on every request)."""
+
+    __slots__ = ("conn", "db")
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn: PoolConnectionProxy | None = None
+
+    async def __aenter__(self) -> PoolConnectionProxy:
+        if not self.db.schema_ready.is_set():
+            raise DatabaseUnavailable("the schema is not migrated yet")
+        try:
+            self.conn = await self.db.pool.acquire()
+        except UNAVAILABLE_ERRORS as exc:
+            raise DatabaseUnavailable from exc
+        return self.conn
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        conn, self.conn = self.conn, None
+        assert conn is not None
+        if exc is not None and isinstance(exc, _DISCARD_CONNECTION_ERRORS):
+            # Cut off mid-statement: the connection's state is unknown, and without a reset
+            # query (see _skip_reset) it must not go back to the pool.
+            conn.terminate()
+        await self.db.pool.release(conn)
+        if exc is not None and isinstance(exc, UNAVAILABLE_ERRORS):
+            raise DatabaseUnavailable from exc

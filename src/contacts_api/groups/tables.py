@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, DateTime, Identity, Text, func
 from sqlmodel import Field
 
-from contacts_api.auth.models import Base
-from contacts_api.contacts.models import owner_column
+from contacts_api.database.tables import Base, owner_column
 
 
 class Group(Base, table=True):

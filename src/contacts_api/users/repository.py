@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contacts_api.auth.keys import display_prefix, hash_key, new_key
-from contacts_api.db import Connection
+import orjson
+
+from contacts_api.database.pool import Connection
+from contacts_api.users.keys import display_prefix, hash_key, new_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +78,7 @@ class UserRepository:
                 "controluser": r["controluser"],
                 "name": r["name"],
                 "created_at": r["created_at"].isoformat(),
-                "keys": r["keys"],
+                "keys": orjson.loads(r["keys"]),
             }
             for r in rows
         ]

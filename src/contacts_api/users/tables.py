@@ -5,13 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Text, func
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from contacts_api.db import metadata
-
-
-class Base(SQLModel):
-    metadata = metadata
+from contacts_api.database.tables import Base
 
 
 class User(Base, table=True):

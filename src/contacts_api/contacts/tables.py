@@ -13,7 +13,6 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
-    ForeignKey,
     ForeignKeyConstraint,
     Identity,
     Index,
@@ -25,16 +24,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field
 
-from contacts_api.auth.models import Base
-
-
-def owner_column() -> Column[int]:
-    return Column(
-        BigInteger,
-        ForeignKey("users.controluser", ondelete="CASCADE"),
-        primary_key=True,
-        nullable=False,
-    )
+from contacts_api.database.tables import Base, owner_column
 
 
 class Contact(Base, table=True):

@@ -1,0 +1,32 @@
+"""What every table model shares: the metadata (with stable constraint names, so migrations
+can name what they change), the SQLModel base bound to it, and the owner column of tenant
+tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, ForeignKey, MetaData
+from sqlmodel import SQLModel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Base(SQLModel):
+    metadata = metadata
+
+
+def owner_column() -> Column[int]:
+    """`controluser`, first in a tenant table's primary key (and so in every key and index that
+    must hold per user, which is also what distributing the table on it needs)."""
+    return Column(
+        BigInteger,
+        ForeignKey("users.controluser", ondelete="CASCADE"),
+        primary_key=True,
+        nullable=False,
+    )

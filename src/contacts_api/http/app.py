@@ -1,0 +1,145 @@
+"""The ASGI application: the edge, then the API's endpoints by exact path, then FastAPI for
+everything else (the docs page, /openapi.json, the 404 of an unknown path)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
+
+from contacts_api import __version__
+from contacts_api.config import Settings
+from contacts_api.database.migrations import ensure_schema
+from contacts_api.database.pool import Database, create_pool
+from contacts_api.errors import ApiError, ErrorCode
+from contacts_api.http.apikey import KeyCache
+from contacts_api.http.edge import EdgeMiddleware
+from contacts_api.http.endpoints import EndpointTable, Routes, Services
+from contacts_api.http.envelope import JSON, code_answer, error_body
+from contacts_api.http.openapi import build_document
+from contacts_api.logs import AccessLog
+
+DESCRIPTION = """The contact book of an SMS platform. Every answer is a JSON envelope:
+`{"status": "success", "success": CODE, ...}` or `{"status": "error", "error": CODE, ...}`."""
+
+
+class ContactsApi:
+    def __init__(self, settings: Settings, *routes: Routes) -> None:
+        if settings.database_url is None:
+            raise RuntimeError("DATABASE_URL is not set (the CLI sets it for the embedded server)")
+        self.settings = settings
+        self.table = EndpointTable(*routes)
+        self.services: Services | None = None
+        self.fallback = self._fallback_app()
+        access_log = AccessLog(enabled=settings.access_log, fmt=settings.log_format)
+        self._edge = EdgeMiddleware(self._dispatch, access_log=access_log)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.fallback(scope, receive, send)  # runs self.lifespan()
+        else:
+            await self._edge(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        methods = self.table.methods(scope["path"])
+        if methods is None:
+            await self.fallback(scope, receive, send)
+            return
+        endpoint = methods.get(scope["method"])
+        if endpoint is None:
+            allow = ", ".join(sorted(methods))
+            await code_answer(ErrorCode.METHOD_NOT_ALLOWED, Allow=allow).send(send)
+            return
+        assert self.services is not None, "the app has not started"
+        await endpoint.serve(scope, receive, send, self.services)
+
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        """The pool and the services live from start-up to shutdown."""
+        settings = self.settings
+        assert settings.database_url is not None
+        pool = await create_pool(
+            settings.database_url, max_size=settings.pool_max_size, timeout=settings.db_timeout
+        )
+        database = Database(pool)
+        self.services = Services(
+            database, KeyCache(settings.apikey_cache_ttl), settings.retry_after
+        )
+        migrating = await ensure_schema(settings.database_url, database)
+        try:
+            yield
+        finally:
+            if migrating is not None:
+                migrating.cancel()
+            await database.close()
+
+    @property
+    def database(self) -> Database:
+        assert self.services is not None, "the app has not started"
+        return self.services.db
+
+    def openapi(self) -> dict[str, Any]:
+        return self.fallback.openapi()
+
+    def _fallback_app(self) -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            async with self.lifespan():
+                yield
+
+        app = FastAPI(
+            title="contacts-api",
+            version=__version__,
+            description=DESCRIPTION,
+            lifespan=lifespan,
+            redoc_url=None,
+            redirect_slashes=False,  # a stray slash is an unknown path, not a redirect
+        )
+        endpoints = self.table.endpoints
+
+        def openapi() -> dict[str, Any]:
+            if app.openapi_schema is None:
+                app.openapi_schema = build_document(
+                    endpoints,
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    root_path=self.settings.root_path,
+                )
+            return app.openapi_schema
+
+        app.openapi = openapi  # type: ignore[method-assign]
+        _install_error_handlers(app)
+        return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """The fallback's answers, in the envelope like every other (contract §1)."""
+
+    def enveloped(error: ApiError) -> Response:
+        return Response(
+            error_body(error), error.status, headers=error.headers, media_type=JSON.decode()
+        )
+
+    async def on_api_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return enveloped(exc)
+
+    async def on_http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
+            exc.status_code, ErrorCode.INTERNAL_ERROR
+        )
+        return enveloped(ApiError(code, headers=dict(exc.headers) if exc.headers else None))
+
+    async def on_crash(_: Request, exc: Exception) -> Response:
+        # No logging here: Starlette re-raises after this answer and uvicorn logs it.
+        return enveloped(ApiError(ErrorCode.INTERNAL_ERROR))
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_crash)

@@ -1,0 +1,218 @@
+"""Declaring the API's endpoints, and serving them.
+
+A handler declares what it takes in its signature and what it answers in its return type:
+
+    @routes.read("/view/contact/api.json", "viewContact", summary="Get one contact",
+                 errors=(ErrorCode.CONTACT_NOT_FOUND,))
+    async def view_contact(contacts: Contacts, ref: ContactRef) -> Answer[ViewContact]:
+
+`Routes.read` (GET) and `Routes.write` (GET and POST, for calls that change data) read that
+signature once, when the module is imported. Per request the endpoint then does exactly this:
+read the parameters, check the API key, parse the request model, make the repositories bound
+to the key's user, call the handler, send its answer. Nothing else is resolved per request;
+docs/architecture.md says why this path does not go through FastAPI's.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, get_args, get_type_hints
+
+from starlette.types import Receive, Scope, Send
+
+from contacts_api.database.pool import Database
+from contacts_api.database.repository import TenantRepository
+from contacts_api.errors import ApiError, DatabaseUnavailable, ErrorCode
+from contacts_api.fields.core import RequestModel
+from contacts_api.http.apikey import KeyCache, authenticate
+from contacts_api.http.edge import INFO, RequestInfo
+from contacts_api.http.envelope import Answer, Success, code_answer, error_answer
+from contacts_api.http.params import Params, read_params
+from contacts_api.logs import RateLimited
+
+log = logging.getLogger("contacts_api")
+_unavailable = RateLimited(log)
+
+Handler = Callable[..., Awaitable[Answer[Any]]]
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the endpoints of one running app share."""
+
+    db: Database
+    keys: KeyCache
+    retry_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    params: Params
+    controluser: int
+    services: Services
+
+
+Resolver = Callable[[Context], Any]
+
+
+def _resolver(name: str, annotation: Any) -> Resolver:
+    """How a handler parameter of this type is made for a request."""
+    if inspect.isclass(annotation) and issubclass(annotation, RequestModel):
+        model: type[RequestModel] = annotation
+        return lambda ctx: model.parse(ctx.params)
+    if inspect.isclass(annotation) and issubclass(annotation, TenantRepository):
+        repository: type[TenantRepository] = annotation
+        return lambda ctx: repository(ctx.services.db, ctx.controluser)
+    if annotation is Database:
+        return lambda ctx: ctx.services.db
+    raise TypeError(f"handler parameter {name}: cannot provide a {annotation!r}")
+
+
+@dataclass(eq=False)
+class Endpoint:
+    path: str
+    methods: tuple[str, ...]
+    operation_id: str
+    summary: str
+    tag: str
+    handler: Handler
+    errors: tuple[ErrorCode, ...]
+    public: bool  # no API key (health probes)
+    description: str = ""
+    request_model: type[RequestModel] | None = None
+    response_model: type[Success] = field(init=False)
+    resolvers: tuple[Resolver, ...] = field(init=False)
+    uses_database: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        hints = get_type_hints(self.handler)
+        (self.response_model,) = get_args(hints.pop("return"))
+        self.resolvers = tuple(_resolver(name, hint) for name, hint in hints.items())
+        models = [h for h in hints.values() if inspect.isclass(h) and issubclass(h, RequestModel)]
+        assert len(models) <= 1, f"{self.path}: one request model per endpoint"
+        self.request_model = models[0] if models else None
+        self.description = inspect.getdoc(self.handler) or ""
+        self.uses_database = not self.public or Database in hints.values()
+
+    @property
+    def codes(self) -> tuple[ErrorCode, ...]:
+        """Every error code this endpoint can answer with, in the order it checks them."""
+        codes: list[ErrorCode] = []
+        if not self.public:
+            codes += [ErrorCode.APIKEY_EMPTY, ErrorCode.APIKEY_INVALID]
+        if self.request_model is not None:
+            for param in self.request_model.params().values():
+                codes += param.all_codes
+        codes += self.errors
+        if self.uses_database:
+            codes.append(ErrorCode.SERVICE_UNAVAILABLE)
+        return tuple(dict.fromkeys(codes))
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, services: Services) -> None:
+        info: RequestInfo = scope.get(INFO) or RequestInfo()
+        info.route = self.path
+        try:
+            answer = await self._answer(scope, receive, services, info)
+        except ApiError as error:
+            answer = error_answer(error)
+        except DatabaseUnavailable as exc:
+            _unavailable.warning("database unavailable: %s", type(exc.__cause__ or exc).__name__)
+            retry_after = {"Retry-After": str(services.retry_after)}
+            answer = code_answer(ErrorCode.SERVICE_UNAVAILABLE, **retry_after)
+        except Exception:
+            log.exception("unexpected error in %s", self.operation_id)
+            answer = code_answer(ErrorCode.INTERNAL_ERROR)
+        if answer.status != 200:
+            info.error = answer.code
+        await answer.send(send)
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, services: Services, info: RequestInfo
+    ) -> Answer[Any]:
+        params = await read_params(scope, receive)
+        controluser = 0
+        if not self.public:
+            controluser = info.controluser = await authenticate(
+                scope, params, services.db, services.keys
+            )
+        context = Context(params, controluser, services)
+        return await self.handler(*[resolve(context) for resolve in self.resolvers])
+
+
+class Routes:
+    """The endpoints of one area of the API (one tag in the OpenAPI document)."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.endpoints: list[Endpoint] = []
+
+    def read(
+        self,
+        path: str,
+        operation_id: str,
+        *,
+        summary: str,
+        errors: tuple[ErrorCode, ...] = (),
+        public: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        """An endpoint that changes nothing: GET."""
+        return self._add(
+            path,
+            operation_id=operation_id,
+            methods=("GET",),
+            summary=summary,
+            errors=errors,
+            public=public,
+        )
+
+    def write(
+        self, path: str, operation_id: str, *, summary: str, errors: tuple[ErrorCode, ...] = ()
+    ) -> Callable[[Handler], Handler]:
+        """An endpoint that changes data: GET, and POST with the parameters in the query string
+        or a form body (contract §1)."""
+        return self._add(
+            path,
+            operation_id=operation_id,
+            methods=("GET", "POST"),
+            summary=summary,
+            errors=errors,
+            public=False,
+        )
+
+    def _add(
+        self,
+        path: str,
+        *,
+        operation_id: str,
+        methods: tuple[str, ...],
+        summary: str,
+        errors: tuple[ErrorCode, ...],
+        public: bool,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            endpoint = Endpoint(
+                path, methods, operation_id, summary, self.tag, handler, errors, public
+            )
+            self.endpoints.append(endpoint)
+            return handler
+
+        return register
+
+
+class EndpointTable:
+    """Exact-path dispatch: one dict look-up per request, however many endpoints there are."""
+
+    def __init__(self, *routes: Routes) -> None:
+        self.endpoints = [endpoint for area in routes for endpoint in area.endpoints]
+        self._by_path: dict[str, dict[str, Endpoint]] = {}
+        for endpoint in self.endpoints:
+            methods = self._by_path.setdefault(endpoint.path, {})
+            for method in endpoint.methods:
+                assert method not in methods, f"{method} {endpoint.path} declared twice"
+                methods[method] = endpoint
+
+    def methods(self, path: str) -> dict[str, Endpoint] | None:
+        return self._by_path.get(path)

@@ -1,0 +1,202 @@
+"""The OpenAPI document, made from the endpoint declarations.
+
+Each operation's parameters come from its request model (each parameter's schema and
+description from its `ParamType`), its success schema from the model its handler returns, and
+its error statuses from the codes the endpoint can answer (each code's description from
+`ErrorCode`). FastAPI's generator turns the response models into JSON Schema components.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from contacts_api.errors import ErrorCode
+from contacts_api.fields.core import COMPONENTS, ParamType, RequestModel
+from contacts_api.http.endpoints import Endpoint
+from contacts_api.http.envelope import CODE_LIST, ErrorResponse
+from contacts_api.http.params import FORM_CONTENT_TYPE
+
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <key>"},
+    "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "apiKeyQuery": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "apikey",
+        "description": "For legacy clients; never logged.",
+    },
+}
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": COMPONENTS + "ErrorResponse"}}}
+# What any request can be answered, whatever its path.
+EDGE_CODES = (
+    ErrorCode.BAD_REQUEST,
+    ErrorCode.REQUEST_TOO_LARGE,
+    ErrorCode.URI_TOO_LONG,
+    ErrorCode.INTERNAL_ERROR,
+)
+RETRY_AFTER = {
+    "description": "Seconds to wait before retrying.",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0},
+}
+# From an operation that creates something to the GET operations that take its new ID.
+LINKS = {
+    "createContact": (
+        "/contact/controlcontact",
+        "contact",
+        ("viewContact", "addGroup", "removeGroup", "deleteContact"),
+    ),
+    "createGroup": ("/group/controlgroup", "group", ("addGroup", "removeGroup", "deleteGroup")),
+}
+
+
+async def _documented() -> None:
+    """Stands in for a handler in FastAPI's generator (the real one takes no FastAPI params)."""
+
+
+def _parameters(model: type[RequestModel]) -> list[dict[str, Any]]:
+    required = model.required()
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "description": param.description,
+            "schema": param.ref,
+        }
+        for name, param in model.params().items()
+    ]
+
+
+def _form_body(model: type[RequestModel]) -> dict[str, Any]:
+    """The same parameters as a form body, one named schema per request model."""
+    return {
+        "required": True,
+        "content": {FORM_CONTENT_TYPE: {"schema": {"$ref": COMPONENTS + model.__name__ + "Form"}}},
+    }
+
+
+def _form_schema(model: type[RequestModel]) -> dict[str, Any]:
+    return {
+        "title": model.__name__ + "Form",
+        "type": "object",
+        "properties": {name: param.ref for name, param in model.params().items()},
+        "required": model.required(),
+    }
+
+
+def _responses(endpoint: Endpoint) -> dict[int | str, dict[str, Any]]:
+    by_status: dict[int, list[ErrorCode]] = {}
+    for code in (*endpoint.codes, *EDGE_CODES):
+        by_status.setdefault(code.status, []).append(code)
+    return {
+        status: {
+            "model": ErrorResponse,
+            "description": "\n".join(f"- `{code}`: {code.description}" for code in codes),
+        }
+        for status, codes in sorted(by_status.items())
+    }
+
+
+def _routes(endpoints: Iterable[Endpoint]) -> Iterator[APIRoute]:
+    for endpoint in endpoints:
+        model = endpoint.request_model
+        for method in endpoint.methods:
+            extra: dict[str, Any] = {}
+            if model is not None and method == "POST":
+                extra["requestBody"] = _form_body(model)
+            elif model is not None:
+                extra["parameters"] = _parameters(model)
+            if not endpoint.public:
+                extra["security"] = [{name: []} for name in SECURITY_SCHEMES]
+            yield APIRoute(
+                endpoint.path,
+                _documented,
+                methods=[method],
+                operation_id=endpoint.operation_id + ("Post" if method == "POST" else ""),
+                summary=endpoint.summary,
+                description=endpoint.description,
+                tags=[endpoint.tag],
+                response_model=endpoint.response_model,
+                response_description=f"`{endpoint.response_model.code}`",
+                responses=_responses(endpoint),
+                openapi_extra=extra,
+            )
+
+
+def _links(operation_id: str) -> dict[str, Any] | None:
+    """Links pass the new ID as a query parameter: a link cannot name one field of a form
+    body (its `requestBody` would be sent literally), so only GET operations are linked."""
+    if operation_id not in LINKS:
+        return None
+    pointer, parameter, targets = LINKS[operation_id]
+    value = "$response.body#" + pointer
+    return {target: {"operationId": target, "parameters": {parameter: value}} for target in targets}
+
+
+def _complete(document: dict[str, Any], endpoints: list[Endpoint]) -> None:
+    components = document.setdefault("components", {})
+    components["securitySchemes"] = SECURITY_SCHEMES
+    schemas = components.setdefault("schemas", {})
+    schemas["ErrorCode"] = CODE_LIST
+    for param in _param_types(endpoints):
+        assert schemas.setdefault(param.name, param.component) == param.component, param.name
+    for endpoint in endpoints:
+        if endpoint.request_model is not None and "POST" in endpoint.methods:
+            form = _form_schema(endpoint.request_model)
+            schemas[form["title"]] = form
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            if "503" in responses:
+                responses["503"]["headers"] = {"Retry-After": RETRY_AFTER}
+            links = _links(operation["operationId"].removesuffix("Post"))
+            if links:
+                responses["200"]["links"] = links
+    missing = {ref for ref in _references(document) if ref.removeprefix(COMPONENTS) not in schemas}
+    assert not missing, f"references to schemas that are not in the document: {missing}"
+
+
+def _param_types(endpoints: list[Endpoint]) -> list[ParamType]:
+    found: dict[str, ParamType] = {}
+    for endpoint in endpoints:
+        if endpoint.request_model is not None:
+            for param in endpoint.request_model.params().values():
+                found.setdefault(param.name, param)
+    return [found[name] for name in sorted(found)]
+
+
+def _references(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _references(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _references(item)
+
+
+def build_document(
+    endpoints: list[Endpoint], *, title: str, version: str, description: str, root_path: str
+) -> dict[str, Any]:
+    document = get_openapi(
+        title=title,
+        version=version,
+        description=description,
+        routes=list(_routes(endpoints)),
+        servers=[{"url": root_path}] if root_path else None,
+    )
+    _complete(document, endpoints)
+    return document
+
+
+def document_json(document: dict[str, Any]) -> str:
+    """The document as exported to openapi.json: sorted keys, indented, a trailing newline."""
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
