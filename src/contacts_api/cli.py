@@ -115,6 +115,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         loop="uvloop",
         access_log=False,  # our middleware logs requests, with API keys redacted
         server_header=False,
+        # X-Forwarded-For/-Proto only from the gateways named (none by default).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         log_level=settings.log_level,
         log_config=logging_config(settings.log_level, settings.log_format),
         timeout_graceful_shutdown=10,

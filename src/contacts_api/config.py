@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     access_log: bool = True
     root_path: str = Field(default="", description="the public prefix a gateway strips")
+    trusted_proxies: str = Field(
+        default="", description="addresses whose X-Forwarded-For/-Proto are believed"
+    )
 
 
 @lru_cache

@@ -13,19 +13,45 @@ import asyncpg
 
 from contacts_api.contacts.requests import ContactCreate
 from contacts_api.contacts.shape import COLUMNS
+from contacts_api.database import paging
 from contacts_api.database.repository import TenantRepository
 
-# One contact object, from rows `c` of `contacts` chosen by WHERE (and ORDER BY ... LIMIT).
-_ONE = f"SELECT row_to_json(j) FROM (SELECT {COLUMNS} FROM contacts c WHERE {{where}}) j"
-# A page of contact objects as one text, comma-separated: the bytes of a JSON list's inside.
+# A contact's groups, looked up for each row (one contact, or a few).
+_GROUPS_OF_EACH = """LEFT JOIN LATERAL (
+    SELECT array_agg(m.controlgroup::text ORDER BY m.controlgroup) AS groups FROM memberships m
+     WHERE m.controluser = c.controluser AND m.controlcontact = c.controlcontact
+) g ON true"""
+_SELECT_ONE = f"""
+SELECT row_to_json(j) FROM (
+    SELECT {COLUMNS} FROM contacts c {_GROUPS_OF_EACH}
+     WHERE c.controluser = $1 AND c.controlcontact = $2
+) j"""
+# The contacts with an ID in ($2, $3], at most $4, as one text of comma-separated objects:
+# the bytes of a JSON list's inside. Their groups come from one range scan of memberships.
 _PAGE = f"""
+WITH page AS (
+    SELECT * FROM contacts WHERE controluser = $1 AND controlcontact > $2 AND controlcontact <= $3
+     ORDER BY controlcontact LIMIT $4
+), g AS (
+    SELECT m.controlcontact, array_agg(m.controlgroup::text ORDER BY m.controlgroup) AS groups
+      FROM memberships m
+     WHERE m.controluser = $1 AND m.controlcontact > $2
+       AND m.controlcontact <= (SELECT max(controlcontact) FROM page)
+     GROUP BY m.controlcontact
+)
 SELECT convert_to(string_agg(row_to_json(j)::text, ',' ORDER BY j.controlcontact), 'UTF8'),
-       count(*), max(j.controlcontact)
-  FROM (SELECT {COLUMNS} FROM contacts c
-         WHERE c.controluser = $1 AND c.controlcontact > $2
-         ORDER BY c.controlcontact LIMIT $3) j
+       count(*), coalesce(max(j.controlcontact), 0)
+  FROM (SELECT {COLUMNS} FROM page c LEFT JOIN g ON g.controlcontact = c.controlcontact) j
 """
-_SELECT_ONE = _ONE.format(where="c.controluser = $1 AND c.controlcontact = $2")
+# The IDs that end each of the next $3 pages of $2 contacts after ID $4.
+_BOUNDS = """
+SELECT coalesce(array_agg(controlcontact ORDER BY controlcontact), '{}') FROM (
+    SELECT controlcontact, row_number() OVER (ORDER BY controlcontact) AS n FROM (
+        SELECT controlcontact FROM contacts WHERE controluser = $1 AND controlcontact > $4
+         ORDER BY controlcontact LIMIT $2::int * $3::int
+    ) ids
+) numbered WHERE n % $2::int = 0
+"""
 
 _INSERT = f"""
 WITH c AS (
@@ -35,7 +61,7 @@ WITH c AS (
     ON CONFLICT (controluser, msisdn) DO NOTHING
     RETURNING *
 )
-SELECT (SELECT row_to_json(j) FROM (SELECT {COLUMNS} FROM c) j) AS created,
+SELECT (SELECT row_to_json(j) FROM (SELECT {COLUMNS} FROM c {_GROUPS_OF_EACH}) j) AS created,
        (SELECT controlcontact FROM contacts WHERE controluser = $1 AND msisdn = $5) AS existing
 """
 _HOLDER = "SELECT controlcontact FROM contacts WHERE controluser = $1 AND msisdn = $2"
@@ -92,21 +118,20 @@ class ContactRepository(TenantRepository):
             found: bytes | None = await conn.fetchval(_SELECT_ONE, self.controluser, controlcontact)
         return found
 
-    async def pages(self, size: int = PAGE_SIZE) -> AsyncIterator[bytes]:
-        """Every contact, ascending, as JSON text `size` at a time (comma-separated within a
-        page). Each page is its own statement on a connection borrowed just for it, resuming
-        after the last ID: memory stays flat, a slow reader holds no connection, and a contact
-        that exists throughout is sent exactly once. The first page comes even when empty."""
-        after = 0
-        while True:
-            async with self.db.connection() as conn:
-                row = await conn.fetchrow(_PAGE, self.controluser, after, size)
-            assert row is not None
-            page, count, last = row
-            yield page or b""
-            if count < size:
-                return
-            after = last
+    def pages(self) -> AsyncIterator[bytes]:
+        """Every contact, ascending, as JSON, a page at a time (database/paging.py)."""
+        return paging.pages(self._page, self._bounds, size=PAGE_SIZE)
+
+    async def _page(self, start: int, end: int, limit: int) -> paging.Page:
+        async with self.db.connection() as conn:
+            row = await conn.fetchrow(_PAGE, self.controluser, start, end, limit)
+        assert row is not None
+        return paging.Page(row[0] or b"", row[1], row[2])
+
+    async def _bounds(self, after: int, size: int, count: int) -> list[int]:
+        async with self.db.connection() as conn:
+            ends: list[int] = await conn.fetchval(_BOUNDS, self.controluser, size, count, after)
+        return ends
 
     async def create(self, new: ContactCreate) -> bytes:
         """The new contact's JSON; `MsisdnTaken` when another contact has its msisdn."""

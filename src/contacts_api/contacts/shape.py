@@ -1,5 +1,6 @@
 """The contact object (contract §4): each key, its type, its description, and the SQL
-expression that renders it.
+expression that renders it from a `contacts` row `c` and its group IDs `g.groups` (as text,
+ascending; see the repository for the two ways they are joined).
 
 PostgreSQL builds every contact's JSON (database/shapes.py), so the answer's bytes go to the
 client as they come: Python never builds a contact.
@@ -28,13 +29,9 @@ class ContactOut(BaseModel):
     )
     email: Annotated[str | None, Sql("c.email")]
     fullname: Annotated[str, Sql("c.fullname")]
-    groups: Annotated[
-        list[str] | None,
-        Sql(
-            "(SELECT array_agg(m.controlgroup::text ORDER BY m.controlgroup) FROM memberships m"
-            " WHERE m.controluser = c.controluser AND m.controlcontact = c.controlcontact)"
-        ),
-    ] = Field(description="The contact's group IDs as strings, ascending; null if none.")
+    groups: Annotated[list[str] | None, Sql("g.groups")] = Field(
+        description="The contact's group IDs as strings, ascending; null if none."
+    )
     msisdn: Annotated[int | None, Sql("c.msisdn")] = Field(description="E.164 digits.")
     number: Annotated[int | None, Sql("c.number")] = Field(
         description="The msisdn's national significant number."

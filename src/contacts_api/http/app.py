@@ -35,8 +35,8 @@ class ContactsApi:
         self.table = EndpointTable(*routes)
         self.services: Services | None = None
         self.fallback = self._fallback_app()
-        access_log = AccessLog(enabled=settings.access_log, fmt=settings.log_format)
-        self._edge = EdgeMiddleware(self._dispatch, access_log=access_log)
+        self.access_log = AccessLog(enabled=settings.access_log, fmt=settings.log_format)
+        self._edge = EdgeMiddleware(self._dispatch, access_log=self.access_log)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -62,7 +62,7 @@ class ContactsApi:
         """The pool and the services live from start-up to shutdown."""
         settings = self.settings
         assert settings.database_url is not None
-        pool = await create_pool(
+        pool = create_pool(
             settings.database_url, max_size=settings.pool_max_size, timeout=settings.db_timeout
         )
         database = Database(pool)
@@ -76,6 +76,7 @@ class ContactsApi:
             if migrating is not None:
                 migrating.cancel()
             await database.close()
+            self.access_log.flush()
 
     @property
     def database(self) -> Database:
