@@ -13,7 +13,6 @@ import grp
 import ipaddress
 import os
 import pwd
-import re
 import shutil
 import socket
 import string
@@ -26,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from scripts.check_compose import template_variables
+
 from contacts_api.db import plain_url
 from tests.conftest import Api, free_port
 
@@ -35,13 +36,6 @@ PGBOUNCER_TEMPLATE = ROOT / "deploy" / "pgbouncer" / "pgbouncer.ini.template"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 PREFIX = "/contacts"
-
-# A template variable: a braced upper-case name (nginx's own variables are lower-case, unbraced).
-_TEMPLATE_VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
-
-
-def template_variables(text: str) -> set[str]:
-    return set(_TEMPLATE_VARIABLE.findall(text))
 
 
 def render(template: Path, values: Mapping[str, str]) -> str:
