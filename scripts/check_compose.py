@@ -42,7 +42,7 @@ PGBOUNCER_TEMPLATE = ROOT / "deploy" / "pgbouncer" / "pgbouncer.ini.template"
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # Docs known to name another version, and why that is only a warning for now.
 PENDING_DOCS = {
-    "docs/deployment.md": "to be replaced by docs/deploy-draft.md (PostgreSQL 15 everywhere)",
+    "docs/deployment.md": "until docs/deploy-draft.md replaces it",
 }
 
 # Compose interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ... , $VAR
@@ -53,7 +53,8 @@ _INTERPOLATION = re.compile(
 # A config template's variable (deploy/): a braced upper-case name; nginx's own variables are
 # lower-case and unbraced, so neither envsubst nor string.Template touches them.
 _TEMPLATE_VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
-_DOC_VERSION = re.compile(r"\bpostgres:(\d+)|\bPostgreSQL (\d+)\b")
+# A major version named in prose or as an image: postgres:15, PostgreSQL 15 (not host:5432).
+_DOC_VERSION = re.compile(r"\bpostgres:(\d{1,2})\b|\bPostgreSQL (\d{1,2})\b")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
