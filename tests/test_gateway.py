@@ -202,17 +202,37 @@ def test_large_bodies_reach_the_upstream_and_oversized_ones_are_refused(
     answer = httpx.post(gateway.url + "/contact/import/api.json", content=body, timeout=30)
     assert answer.status_code == 200
     assert upstream.seen[-1].body_length == len(body)
-    # Over 100 MiB: refused as soon as the head says so, in the envelope.
+    # Over 100 MiB, or a header line over 32 KiB: refused at once, in the envelope.
     _, port = host_port(gateway.origin)
+    for request in (
+        b"POST /contacts/contact/import/api.json HTTP/1.1\r\nHost: gateway\r\n"
+        b"Content-Length: 104857601\r\n\r\n",
+        b"GET /contacts/view/groups/api.json HTTP/1.1\r\nHost: gateway\r\n"
+        b"X-Large: " + b"x" * 40_000 + b"\r\n\r\n",
+    ):
+        head, payload = _raw_exchange(port, request)
+        assert head.startswith(b"HTTP/1.1 413 ")
+        assert b"Content-Type: application/json; charset=utf-8" in head
+        assert payload == b'{"status": "error", "error": "REQUEST_TOO_LARGE"}'
+
+
+def _raw_exchange(port: int, request: bytes) -> tuple[bytes, bytes]:
+    """Send bytes no HTTP client would; the answer's head and its Content-Length of body."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(
-            b"POST /contacts/contact/import/api.json HTTP/1.1\r\nHost: gateway\r\n"
-            b"Content-Length: 104857601\r\n\r\n"
-        )
-        head, _, payload = sock.recv(65536).partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 413 ")
-    assert b"Content-Type: application/json; charset=utf-8" in head
-    assert payload == b'{"status": "error", "error": "REQUEST_TOO_LARGE"}'
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed after {data!r}"
+            data += chunk
+        head, _, payload = data.partition(b"\r\n\r\n")
+        length = re.search(rb"Content-Length: (\d+)", head)
+        assert length, head
+        while len(payload) < int(length.group(1)):
+            chunk = sock.recv(65536)
+            assert chunk, f"closed after {data!r}"
+            payload += chunk
+    return head, payload
 
 
 def test_gateway_answers_are_envelopes_and_its_logs_carry_no_key() -> None:
