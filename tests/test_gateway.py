@@ -155,7 +155,7 @@ def test_prefix_is_stripped_and_forwarded_headers_are_set(
     assert first.headers["x-forwarded-proto"] == "http"
     assert first.headers["host"] == "127.0.0.1"
     assert "connection" not in first.headers  # keep-alive to the upstream, not "close"
-    # No ID given: the gateway's own, sent up and (here, from a silent upstream) back.
+    # No ID given: the gateway makes one (nginx's $request_id, 32 hex digits).
     assert NGINX_REQUEST_ID.fullmatch(first.headers["x-request-id"])
     # A safe ID is passed through; an address chain is extended with the gateway's client.
     assert second.target == "/view/groups/api.json"
