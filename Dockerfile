@@ -2,8 +2,9 @@
 #
 # contacts-api container image: `contacts-api serve` on port 8000, under tini, as a non-root user.
 #
-# The container needs DATABASE_URL (postgresql://user:password@host:5432/db). Without it the CLI
-# would try to start the embedded PostgreSQL server, which is for local development only: in
+# The container needs DATABASE_URL (postgresql://user:password@host:5432/db), or DATABASE_URL_FILE
+# naming a file that holds it (a docker secret, as docker-compose.yml does). Without either the
+# CLI would try to start the embedded PostgreSQL server, which is for local development only: in
 # this image it fails at once (the user has no writable home for its data directory) rather than
 # keeping data in a throwaway container. See docs/deployment.md and docker-compose.yml.
 #
@@ -72,6 +73,8 @@ STOPSIGNAL SIGTERM
 
 # Liveness only (/healthz never touches the database). There is no curl in the slim image, so
 # Python's urllib does the request; any error or non-2xx status exits non-zero.
+# docker-compose.yml's api service replaces it with the same request to /readyz (readiness,
+# which its gateway waits for) and turns it off for the one-shot migrate service.
 # start-period covers `serve` applying migrations (and waiting for another replica's lock).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('CONTACTS_API_PORT', '8000'), timeout=3)"]
