@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit
 
 from scripts.check_compose import template_variables
 
-from contacts_api.db import plain_url
+from contacts_api.database.pool import plain_url
 from tests.conftest import Api, free_port
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,14 +27,15 @@ log = logging.getLogger("contacts_api.cli")
 
 
 def _database_url(settings: Settings, *, wait: bool = True) -> tuple[str, bool]:
-    """The configured database, or the embedded one (started on demand), migrated to head.
+    """The database to migrate and manage (MIGRATIONS_DATABASE_URL, else DATABASE_URL, else the
+    embedded one, started on demand), migrated to head.
 
     With `wait=False` an unreachable database is not an error: `serve` then starts anyway,
     answers 503, and the app migrates once the database answers.
     """
     embedded = not settings.database_url
     if settings.database_url:
-        url = settings.database_url
+        url = settings.migration_url or settings.database_url
     else:
         url = start_embedded(settings.data_dir)
         asyncio.run(ensure_database(url))
@@ -115,6 +116,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         loop="uvloop",
         access_log=False,  # our middleware logs requests, with API keys redacted
         server_header=False,
+        root_path=settings.root_path,
         # X-Forwarded-For/-Proto only from the gateways named (none by default).
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,

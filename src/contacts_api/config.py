@@ -1,14 +1,42 @@
-"""Settings, read from the environment once (pydantic-settings). Every variable is in the README."""
+"""Settings, read from the environment once (pydantic-settings). Every variable is in the README.
+
+Any variable can instead name a file that holds its value, as `<NAME>_FILE` (Docker and
+Kubernetes secrets): `DATABASE_URL_FILE=/run/secrets/database_url`.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+
+class FileVariables(EnvSettingsSource):
+    """`<NAME>_FILE` for any variable NAME the settings read: the file's content, stripped."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        for name in self._names(field, field_name):
+            path = os.environ.get(name + "_FILE")
+            if path:
+                return Path(path).read_text(encoding="utf-8").strip(), name, False
+        return None, field_name, False
+
+    def _names(self, field: FieldInfo, field_name: str) -> list[str]:
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            return [str(choice) for choice in alias.choices]
+        return [self.config.get("env_prefix", "").upper() + field_name.upper()]
 
 
 def _default_data_dir() -> Path:
@@ -20,6 +48,17 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CONTACTS_API_DATABASE_URL")
+    )
+    # Migrations (and the CLI's user and key commands) connect here when set: straight to
+    # PostgreSQL when DATABASE_URL names a pooler.
+    migrations_database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "MIGRATIONS_DATABASE_URL", "CONTACTS_API_MIGRATIONS_DATABASE_URL"
+        ),
+    )
+    db_pooler: Literal["none", "pgbouncer"] = Field(
+        default="none", description="pgbouncer: DATABASE_URL is PgBouncer in transaction mode"
     )
     data_dir: Path = Field(default_factory=_default_data_dir)
     host: str = "127.0.0.1"
@@ -38,6 +77,21 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(
         default="", description="addresses whose X-Forwarded-For/-Proto are believed"
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, FileVariables(settings_cls), file_secret_settings
+
+    @property
+    def migration_url(self) -> str | None:
+        return self.migrations_database_url or self.database_url
 
 
 @lru_cache

@@ -196,12 +196,28 @@ class ConnectionPool:
                 waiter.cancel()
 
 
-def create_pool(url: str, *, max_size: int, timeout: float) -> ConnectionPool:
+def create_pool(
+    url: str, *, max_size: int, timeout: float, pgbouncer: bool = False
+) -> ConnectionPool:
     """A pool that connects lazily, so the service starts while the database is down.
     `timeout` bounds connecting; each statement is bounded by the server's
-    `statement_timeout` (no client-side timer per call)."""
-    settings = {"application_name": "contacts-api", "statement_timeout": str(int(timeout * 1000))}
-    return ConnectionPool(url, max_size=max_size, connect_timeout=timeout, settings=settings)
+    `statement_timeout` (no client-side timer per call).
+
+    Behind PgBouncer in transaction mode a connection is a different server session from one
+    transaction to the next: no named prepared statements (the statement cache is off), and
+    no session settings at connect (PgBouncer refuses `statement_timeout` as a startup
+    parameter; set it on the role or database instead, see docs/deployment.md).
+    """
+    settings = {"application_name": "contacts-api"}
+    if not pgbouncer:
+        settings["statement_timeout"] = str(int(timeout * 1000))
+    return ConnectionPool(
+        url,
+        max_size=max_size,
+        connect_timeout=timeout,
+        settings=settings,
+        statement_cache_size=0 if pgbouncer else 100,
+    )
 
 
 class Database:

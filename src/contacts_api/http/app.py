@@ -27,6 +27,13 @@ DESCRIPTION = """The contact book of an SMS platform. Every answer is a JSON env
 `{"status": "success", "success": CODE, ...}` or `{"status": "error", "error": CODE, ...}`."""
 
 
+def route_path(scope: Scope) -> str:
+    """The path without the public prefix (uvicorn puts its root_path in front of it)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 class ContactsApi:
     def __init__(self, settings: Settings, *routes: Routes) -> None:
         if settings.database_url is None:
@@ -45,7 +52,7 @@ class ContactsApi:
             await self._edge(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        methods = self.table.methods(scope["path"])
+        methods = self.table.methods(route_path(scope))
         if methods is None:
             await self.fallback(scope, receive, send)
             return
@@ -63,13 +70,16 @@ class ContactsApi:
         settings = self.settings
         assert settings.database_url is not None
         pool = create_pool(
-            settings.database_url, max_size=settings.pool_max_size, timeout=settings.db_timeout
+            settings.database_url,
+            max_size=settings.pool_max_size,
+            timeout=settings.db_timeout,
+            pgbouncer=settings.db_pooler == "pgbouncer",
         )
         database = Database(pool)
         self.services = Services(
             database, KeyCache(settings.apikey_cache_ttl), settings.retry_after
         )
-        migrating = await ensure_schema(settings.database_url, database)
+        migrating = await ensure_schema(settings.migration_url or settings.database_url, database)
         try:
             yield
         finally:

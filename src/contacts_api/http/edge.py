@@ -118,7 +118,7 @@ class EdgeMiddleware:
             await error_answer(ApiError(ErrorCode.REQUEST_TOO_LARGE)).send(send_with_id)
         else:
             await self.app(scope, limited_receive, send_with_id)
-        if self.access_log.enabled and scope["path"] not in _PROBES:
+        if self.access_log.enabled and info.route not in _PROBES:
             self.access_log.write(self._fields(scope, rid, info, status, started))
 
     @staticmethod
