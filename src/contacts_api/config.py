@@ -77,6 +77,24 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(
         default="", description="addresses whose X-Forwarded-For/-Proto are believed"
     )
+    metrics: bool = Field(default=True, description="serve Prometheus metrics at /metrics")
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="serve /metrics on this port (on CONTACTS_API_HOST) instead of the API's",
+    )
+    grace_period: int = Field(
+        default=10,
+        ge=0,
+        description="seconds a stopping server gives requests in flight (streams included)",
+    )
+    keepalive_timeout: int = Field(
+        default=5,
+        ge=1,
+        description="seconds an idle HTTP keep-alive connection stays open (a load balancer's "
+        "idle timeout must be shorter)",
+    )
 
     @classmethod
     def settings_customise_sources(

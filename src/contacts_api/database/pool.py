@@ -111,6 +111,15 @@ class ConnectionPool:
         )
         self._closed = False
 
+    @property
+    def open_count(self) -> int:
+        """Connections open or being opened (the metrics read it)."""
+        return self._open
+
+    @property
+    def idle_count(self) -> int:
+        return len(self._idle)
+
     async def acquire(self) -> asyncpg.Connection:
         while self._idle:
             conn = self._idle.pop()

@@ -1,5 +1,5 @@
-"""The ASGI application: the edge, then the API's endpoints by exact path, then FastAPI for
-everything else (the docs page, /openapi.json, the 404 of an unknown path)."""
+"""The ASGI application: the edge, then the API's endpoints by exact path, then `/metrics`,
+then FastAPI for everything else (the docs page, /openapi.json, the 404 of an unknown path)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from contacts_api import __version__
@@ -17,12 +18,14 @@ from contacts_api.database.migrations import ensure_schema
 from contacts_api.database.pool import Database, create_pool
 from contacts_api.errors import ApiError, ErrorCode
 from contacts_api.http.apikey import KeyCache
-from contacts_api.http.edge import EdgeMiddleware
+from contacts_api.http.edge import INFO, EdgeMiddleware, RequestInfo
 from contacts_api.http.endpoints import EndpointTable, Routes, Services
 from contacts_api.http.envelope import JSON, code_answer, error_body
+from contacts_api.http.metrics import FlushTask, RequestMetrics
 from contacts_api.http.openapi import build_document
 from contacts_api.logs import AccessLog
 
+METRICS_PATH = "/metrics"
 DESCRIPTION = """The contact book of an SMS platform. Every answer is a JSON envelope:
 `{"status": "success", "success": CODE, ...}` or `{"status": "error", "error": CODE, ...}`."""
 
@@ -42,8 +45,17 @@ class ContactsApi:
         self.table = EndpointTable(*routes)
         self.services: Services | None = None
         self.fallback = self._fallback_app()
+        # The fallback's own paths (the docs page, the document): route labels of their own.
+        self._fallback_paths = frozenset(
+            route.path for route in self.fallback.routes if isinstance(route, Route)
+        )
         self.access_log = AccessLog(enabled=settings.access_log, fmt=settings.log_format)
-        self._edge = EdgeMiddleware(self._dispatch, access_log=self.access_log)
+        self.metrics = RequestMetrics() if settings.metrics else None
+        # With CONTACTS_API_METRICS_PORT the `serve` process answers scrapes there instead.
+        self._metrics_here = self.metrics is not None and settings.metrics_port is None
+        self._edge = EdgeMiddleware(
+            self._dispatch, access_log=self.access_log, metrics=self.metrics
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -52,17 +64,46 @@ class ContactsApi:
             await self._edge(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        methods = self.table.methods(route_path(scope))
+        path = route_path(scope)
+        methods = self.table.methods(path)
         if methods is None:
-            await self.fallback(scope, receive, send)
+            if path == METRICS_PATH and self._metrics_here:
+                await self._scrape(scope, send)
+            else:
+                if path in self._fallback_paths:
+                    _info(scope).route = path
+                await self.fallback(scope, receive, send)
             return
         endpoint = methods.get(scope["method"])
         if endpoint is None:
+            info = _info(scope)
+            info.route, info.error = path, ErrorCode.METHOD_NOT_ALLOWED
             allow = ", ".join(sorted(methods))
             await code_answer(ErrorCode.METHOD_NOT_ALLOWED, Allow=allow).send(send)
             return
         assert self.services is not None, "the app has not started"
         await endpoint.serve(scope, receive, send, self.services)
+
+    async def _scrape(self, scope: Scope, send: Send) -> None:
+        """`GET /metrics`: the Prometheus exposition, outside the API-key check."""
+        assert self.metrics is not None
+        info = _info(scope)
+        info.route = METRICS_PATH
+        if scope["method"] not in ("GET", "HEAD"):
+            info.error = ErrorCode.METHOD_NOT_ALLOWED
+            await code_answer(ErrorCode.METHOD_NOT_ALLOWED, Allow="GET, HEAD").send(send)
+            return
+        accept = next((v for k, v in scope["headers"] if k == b"accept"), b"").decode("latin-1")
+        body, content_type = await self.metrics.scrape(accept)
+        headers = [
+            (b"content-type", content_type.encode()),
+            (b"content-length", b"%d" % len(body)),
+            (b"cache-control", b"no-store"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        if scope["method"] == "HEAD":
+            body = b""
+        await send({"type": "http.response.body", "body": body})
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
@@ -79,6 +120,7 @@ class ContactsApi:
         self.services = Services(
             database, KeyCache(settings.apikey_cache_ttl), settings.retry_after
         )
+        flushing = FlushTask(self.metrics, pool) if self.metrics is not None else None
         migrating = await ensure_schema(settings.migration_url or settings.database_url, database)
         try:
             yield
@@ -86,6 +128,8 @@ class ContactsApi:
             if migrating is not None:
                 migrating.cancel()
             await database.close()
+            if flushing is not None:
+                await flushing.stop()
             self.access_log.flush()
 
     @property
@@ -131,26 +175,35 @@ class ContactsApi:
 def _install_error_handlers(app: FastAPI) -> None:
     """The fallback's answers, in the envelope like every other (contract §1)."""
 
-    def enveloped(error: ApiError) -> Response:
+    def enveloped(request: Request, error: ApiError) -> Response:
+        info = request.scope.get(INFO)
+        if info is not None:
+            info.error = error.code  # for the access log and the error metrics
         return Response(
             error_body(error), error.status, headers=error.headers, media_type=JSON.decode()
         )
 
-    async def on_api_error(_: Request, exc: Exception) -> Response:
+    async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return enveloped(exc)
+        return enveloped(request, exc)
 
-    async def on_http_error(_: Request, exc: Exception) -> Response:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED}.get(
             exc.status_code, ErrorCode.INTERNAL_ERROR
         )
-        return enveloped(ApiError(code, headers=dict(exc.headers) if exc.headers else None))
+        headers = dict(exc.headers) if exc.headers else None
+        return enveloped(request, ApiError(code, headers=headers))
 
-    async def on_crash(_: Request, exc: Exception) -> Response:
+    async def on_crash(request: Request, exc: Exception) -> Response:
         # No logging here: Starlette re-raises after this answer and uvicorn logs it.
-        return enveloped(ApiError(ErrorCode.INTERNAL_ERROR))
+        return enveloped(request, ApiError(ErrorCode.INTERNAL_ERROR))
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_crash)
+
+
+def _info(scope: Scope) -> RequestInfo:
+    info: RequestInfo | None = scope.get(INFO)
+    return info if info is not None else RequestInfo()

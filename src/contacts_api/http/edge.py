@@ -1,5 +1,5 @@
 """The outermost layer (pure ASGI, cheap on the hot path): request IDs, the size limits of
-contract §1, and the access log."""
+contract §1, the access log, and the per-request metrics (contacts_api.http.metrics)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contacts_api.errors import ApiError, ErrorCode
 from contacts_api.http.envelope import error_answer
+from contacts_api.http.metrics import RequestMetrics
 from contacts_api.http.params import header
 from contacts_api.logs import AccessLog
 
@@ -77,9 +78,12 @@ async def discard_body(receive: Receive) -> None:
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, *, access_log: AccessLog) -> None:
+    def __init__(
+        self, app: ASGIApp, *, access_log: AccessLog, metrics: RequestMetrics | None = None
+    ) -> None:
         self.app = app
         self.access_log = access_log
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,15 +113,25 @@ class EdgeMiddleware:
                 raise ApiError(ErrorCode.REQUEST_TOO_LARGE)
             return message
 
-        if len(scope["query_string"]) > MAX_QUERY_BYTES:
-            info.error = ErrorCode.URI_TOO_LONG
-            await error_answer(ApiError(ErrorCode.URI_TOO_LONG)).send(send_with_id)
-        elif _too_large(scope):
-            info.error = ErrorCode.REQUEST_TOO_LARGE
-            await discard_body(receive)
-            await error_answer(ApiError(ErrorCode.REQUEST_TOO_LARGE)).send(send_with_id)
-        else:
-            await self.app(scope, limited_receive, send_with_id)
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.in_flight += 1
+        try:
+            if len(scope["query_string"]) > MAX_QUERY_BYTES:
+                info.error = ErrorCode.URI_TOO_LONG
+                await error_answer(ApiError(ErrorCode.URI_TOO_LONG)).send(send_with_id)
+            elif _too_large(scope):
+                info.error = ErrorCode.REQUEST_TOO_LARGE
+                await discard_body(receive)
+                await error_answer(ApiError(ErrorCode.REQUEST_TOO_LARGE)).send(send_with_id)
+            else:
+                await self.app(scope, limited_receive, send_with_id)
+        finally:
+            if metrics is not None:
+                metrics.in_flight -= 1
+                # No answer started: uvicorn answers 500 itself.
+                seconds = time.perf_counter() - started
+                metrics.record(info.route, scope["method"], status or 500, info.error, seconds)
         if self.access_log.enabled and info.route not in _PROBES:
             self.access_log.write(self._fields(scope, rid, info, status, started))
 
