@@ -4,40 +4,55 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import logging.config
 import os
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
 from contacts_api.config import Settings, get_settings
-from contacts_api.database.embedded import ensure_database, start_embedded
+from contacts_api.database.embedded import EmbeddedPostgres, ensure_database
 from contacts_api.database.migrations import upgrade_to_head
 from contacts_api.database.pool import connect
 from contacts_api.logs import logging_config
+from contacts_api.serving import Stopped, StopSignals, serve
 from contacts_api.users.repository import IssuedKey, UserRepository
 
 log = logging.getLogger("contacts_api.cli")
 
 
-def _database_url(settings: Settings, *, wait: bool = True) -> tuple[str, bool]:
+class Command:
+    """What a command runs with: the settings, and the clean-up it registers (the embedded
+    server it started), run when the command ends, however it ends."""
+
+    def __init__(
+        self, settings: Settings, cleanup: contextlib.ExitStack, stops: StopSignals
+    ) -> None:
+        self.settings = settings
+        self.cleanup = cleanup
+        self.stops = stops
+
+
+def _database_url(command: Command, *, wait: bool = True) -> tuple[str, bool]:
     """The database to migrate and manage (MIGRATIONS_DATABASE_URL, else DATABASE_URL, else the
-    embedded one, started on demand), migrated to head.
+    embedded one, started on demand and stopped when the command ends), migrated to head.
 
     With `wait=False` an unreachable database is not an error: `serve` then starts anyway,
     answers 503, and the app migrates once the database answers.
     """
+    settings = command.settings
     embedded = not settings.database_url
     if settings.database_url:
         url = settings.migration_url or settings.database_url
     else:
-        url = start_embedded(settings.data_dir)
+        server = EmbeddedPostgres(settings.data_dir)
+        command.cleanup.callback(server.stop)
+        url = server.start()
         asyncio.run(ensure_database(url))
         # The app factory (in this process or in `--workers N` processes) reads the URL
         # from the environment.
@@ -93,61 +108,38 @@ def _create_demo_user(url: str, host: str, port: int) -> None:
     )
 
 
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    url, embedded = _database_url(settings, wait=False)
+def cmd_serve(args: argparse.Namespace, command: Command) -> int:
+    settings = command.settings
+    url, embedded = _database_url(command, wait=False)
     host = args.host or settings.host
     port = args.port or settings.port
     if embedded:
         _create_demo_user(url, host, port)
-        # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
-        # kills the process before the embedded server's exit hook can stop PostgreSQL.
-        signal.signal(signal.SIGTERM, _exit_on_signal)
-    uvicorn.run(
-        "contacts_api.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers or settings.workers,
-        http="contacts_api.http.protocol:EnvelopeHttpToolsProtocol",
-        loop="uvloop",
-        access_log=False,  # our middleware logs requests, with API keys redacted
-        server_header=False,
-        root_path=settings.root_path,
-        # X-Forwarded-For/-Proto only from the gateways named (none by default).
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=settings.trusted_proxies or None,
-        log_level=settings.log_level,
-        log_config=logging_config(settings.log_level, settings.log_format),
-        timeout_graceful_shutdown=10,
-    )
-    return 0
+    workers = args.workers or settings.workers
+    return serve(settings, host=host, port=port, workers=workers, stops=command.stops)
 
 
-def cmd_migrate(_: argparse.Namespace, settings: Settings) -> int:
-    _database_url(settings)
+def cmd_migrate(_: argparse.Namespace, command: Command) -> int:
+    _database_url(command)
     print("migrated to head", file=sys.stderr)
     return 0
 
 
-def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
-    url, _embedded = _database_url(settings)
+def cmd_user_create(args: argparse.Namespace, command: Command) -> int:
+    url, _embedded = _database_url(command)
     key = _with_users(url, lambda users: users.create_user(args.name))
     _print_json(_issued(key))
     return 0
 
 
-def cmd_user_list(_: argparse.Namespace, settings: Settings) -> int:
-    url, _embedded = _database_url(settings)
+def cmd_user_list(_: argparse.Namespace, command: Command) -> int:
+    url, _embedded = _database_url(command)
     _print_json(_with_users(url, lambda users: users.list_users()))
     return 0
 
 
-def cmd_key_create(args: argparse.Namespace, settings: Settings) -> int:
-    url, _embedded = _database_url(settings)
+def cmd_key_create(args: argparse.Namespace, command: Command) -> int:
+    url, _embedded = _database_url(command)
     try:
         key = _with_users(url, lambda users: users.create_key(args.user_id))
     except LookupError:
@@ -157,8 +149,8 @@ def cmd_key_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_key_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    url, _embedded = _database_url(settings)
+def cmd_key_revoke(args: argparse.Namespace, command: Command) -> int:
+    url, _embedded = _database_url(command)
     if not _with_users(url, lambda users: users.revoke_key(args.key_id)):
         print(f"no active key {args.key_id}", file=sys.stderr)
         return 1
@@ -195,8 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Whatever ends it (its end, an error, SIGTERM, SIGINT or SIGHUP), the
+    embedded server it started is stopped first; a command stopped by a signal then ends by
+    that signal (serving.StopSignals)."""
     args = build_parser().parse_args(argv)
     settings = get_settings()
     logging.config.dictConfig(logging_config(settings.log_level, settings.log_format))
-    code: int = args.run(args, settings)
+    stops = StopSignals()
+    stops.install()
+    code = 1
+    with contextlib.ExitStack() as cleanup:
+        try:
+            code = args.run(args, Command(settings, cleanup, stops))
+        except Stopped:
+            log.info("stopped before serving")
+    stops.end_by_signal()
     return code
