@@ -4,9 +4,16 @@ parser; bounded labels; dead workers marked dead."""
 
 from __future__ import annotations
 
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -15,7 +22,7 @@ from prometheus_client.samples import Sample
 from contacts_api.config import Settings
 from contacts_api.http.metrics import BUCKETS, BatchHistogram
 from contacts_api.main import create_app
-from tests.conftest import Api
+from tests.conftest import Api, User, free_port, start_server, stop_server
 
 Samples = list[Sample]
 
@@ -127,3 +134,130 @@ async def test_metrics_off_or_elsewhere_is_not_on_the_api_port(
         404,
         {"status": "error", "error": "NOT_FOUND"},
     )
+
+
+# --- a real `contacts-api serve` with two workers ---------------------------------------------
+
+
+@pytest.fixture
+def multiproc_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="contacts-metrics-test-") as name:
+        yield Path(name)
+
+
+def workers_that_answered(responses: list[httpx.Response]) -> set[str]:
+    """Each worker makes request IDs with a random prefix of its own (http/edge.py)."""
+    return {r.headers["x-request-id"][:12] for r in responses}
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.1)
+
+
+async def test_two_workers_add_up_in_one_scrape(
+    database_url: str, make_user: Callable[[str], Awaitable[User]], tmp_path: Path
+) -> None:
+    user = await make_user("metrics")
+    server = start_server(database_url, "--workers", "2", TMPDIR=str(tmp_path))
+    try:
+        [made] = list(tmp_path.glob("contacts-api-metrics-*"))  # serve's own directory
+        headers = {"X-API-Key": user.apikey}
+        responses: list[httpx.Response] = []
+        # New connections until both workers have answered (the kernel picks the worker).
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+            for i in range(200):
+                params = {"fullname": f"M{i}", "msisdn": f"45600{i:05d}"}
+                responses.append(
+                    await http.get(
+                        "/contact/create/api.json",
+                        params=params,
+                        headers={**headers, "Connection": "close"},
+                    )
+                )
+                if i >= 20 and len(workers_that_answered(responses)) == 2:
+                    break
+            duplicate = await http.get(
+                "/contact/create/api.json",
+                params={"fullname": "Dup", "msisdn": "4560000000"},
+                headers=headers,
+            )
+            assert duplicate.status_code == 409
+            assert all(r.status_code == 200 for r in responses)
+            assert len(workers_that_answered(responses)) == 2
+            creates = len(responses)
+
+            def counted() -> Samples:
+                answer = httpx.get(server.base_url + "/metrics", timeout=10)
+                assert answer.status_code == 200
+                return parse(answer.text)
+
+            route = "/contact/create/api.json"
+            # Each worker adds what it counted within a second (http/metrics.py).
+            wait_for(
+                lambda: (
+                    value(counted(), "contacts_api_requests_total", route=route, status="200")
+                    == creates
+                )
+            )
+            samples = counted()
+        assert value(samples, "contacts_api_requests_total", route=route, status="409") == 1
+        assert value(samples, "contacts_api_errors_total", code="MSISDN_EXISTS") == 1
+        count = value(samples, "contacts_api_request_duration_seconds_count", route=route)
+        assert count == creates + 1
+        inf = value(samples, "contacts_api_request_duration_seconds_bucket", route=route, le="+Inf")
+        assert inf == count
+        les = {
+            s.labels["le"]
+            for s in samples
+            if s.name == "contacts_api_request_duration_seconds_bucket"
+            and s.labels["route"] == route
+        }
+        assert les == {*(str(b) for b in BUCKETS), "+Inf"}
+        assert 1 <= value(samples, "contacts_api_db_pool_connections") <= 20
+        assert value(samples, "contacts_api_db_pool_max_connections") == 20  # 2 workers x 10
+        counters = list(made.glob("counter_*.db"))
+        assert len(counters) >= 2, counters  # both workers wrote their own files
+    finally:
+        stop_server(server)
+    assert not made.exists()  # removed at exit
+
+
+def test_metrics_on_their_own_port(database_url: str) -> None:
+    port = free_port()
+    server = start_server(database_url, "--workers", "2", CONTACTS_API_METRICS_PORT=str(port))
+    try:
+        for _ in range(5):
+            assert httpx.get(server.base_url + "/healthz").status_code == 200
+        on_api = httpx.get(server.base_url + "/metrics")
+        assert (on_api.status_code, on_api.json()["error"]) == (404, "NOT_FOUND")
+        url = f"http://127.0.0.1:{port}/metrics"
+        wait_for(lambda: value(parse(httpx.get(url).text), "contacts_api_requests_total",
+                               route="/healthz") >= 5)  # fmt: skip
+    finally:
+        stop_server(server)
+
+
+def test_a_dead_worker_is_marked_dead(database_url: str, multiproc_dir: Path) -> None:
+    """SIGKILL one worker: uvicorn replaces it, and serve marks the dead one (its live gauges
+    go; its counters stay in the sums)."""
+    server = start_server(
+        database_url, "--workers", "2", PROMETHEUS_MULTIPROC_DIR=str(multiproc_dir)
+    )
+    try:
+        workers = {child.pid for child in psutil.Process(server.process.pid).children()}
+        wait_for(lambda: len(list(multiproc_dir.glob("gauge_livesum_*.db"))) == 2)
+        for _ in range(20):
+            httpx.get(server.base_url + "/healthz", headers={"Connection": "close"})
+        wait_for(lambda: bool(list(multiproc_dir.glob("counter_*.db"))))
+        victim = int(next(multiproc_dir.glob("counter_*.db")).stem.removeprefix("counter_"))
+        assert victim in workers
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: not (multiproc_dir / f"gauge_livesum_{victim}.db").exists(), timeout=20)
+        assert (multiproc_dir / f"counter_{victim}.db").exists()
+        wait_for(lambda: httpx.get(server.base_url + "/metrics").status_code == 200)
+    finally:
+        stop_server(server)
+    assert multiproc_dir.exists()  # a directory given is the caller's; only its files are ours
