@@ -25,6 +25,7 @@ from tests.conftest import (
     start_server,
     stop_server,
 )
+from tests.infra import scratch_dir
 
 
 @pytest.fixture(scope="module")
@@ -101,10 +102,19 @@ def test_concurrent_migrations_on_one_database(server_url: str) -> None:
         asyncio.run(drop_database(server_url, url))
 
 
-def test_serve_without_database_url_uses_embedded_and_creates_demo(tmp_path: Path) -> None:
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    # As root the embedded server runs as its own system user, which must reach the data
+    # directory; pytest's tmp_path is under a 0700 directory (reset at every session start, so
+    # making it 0755 races with other pytest sessions on the machine).
+    with scratch_dir("contacts-cli-test-") as path:
+        yield path
+
+
+def test_serve_without_database_url_uses_embedded_and_creates_demo(scratch: Path) -> None:
+    tmp_path = scratch
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(CONTACTS_API_DATA_DIR=str(tmp_path / "data"), CONTACTS_API_LOG_LEVEL="warning")
-    tmp_path.chmod(0o755)  # as root, the embedded server runs as its own system user
     port = free_port()
     process = subprocess.Popen(
         [str(BIN / "contacts-api"), "serve", "--port", str(port)],

@@ -15,13 +15,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
 from contacts_api.database.pool import connect
 from tests.conftest import BIN, cli_env, cli_json, free_port
+from tests.infra import scratch_dir
 from tests.private_postgres import PrivatePostgres
 
 DB_TIMEOUT = 2.0
@@ -29,13 +29,16 @@ OUTAGE_SECONDS = 3.0
 
 
 @pytest.fixture
-def private_postgres(tmp_path: Path) -> Iterator[PrivatePostgres]:
-    tmp_path.chmod(0o755)
-    server = PrivatePostgres(tmp_path / "pg")
-    server.init()
-    yield server
-    with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
-        server.stop()
+def private_postgres() -> Iterator[PrivatePostgres]:
+    # Not pytest's tmp_path: the server's system user must reach it, and pytest makes
+    # /tmp/pytest-of-<user> 0700 again whenever a pytest session starts (another one on the
+    # machine did, mid-test, and pg_ctl stop was refused).
+    with scratch_dir("contacts-outage-") as root:
+        server = PrivatePostgres(root / "pg")
+        server.init()
+        yield server
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            server.stop()
 
 
 def serve(database_url: str) -> tuple[subprocess.Popen[bytes], str]:
