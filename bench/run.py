@@ -19,7 +19,9 @@ machine's noise falls on both alike. Reported: req/s (mean of the rounds), the r
 service/baseline, p50/p99 latency, non-2xx answers, and the server's CPU time per request
 (user+system of all its processes, from /proc).
 
-The service runs with its defaults (JSON access log on, key cache 0.5 s).
+The service runs with its defaults (JSON access log on, key cache 0.5 s, Prometheus metrics
+on). A second service, `service-nometrics` (CONTACTS_API_METRICS=false), takes its turns in the
+same rounds, so the metrics' cost is read from one run (--no-metrics-compare leaves it out).
 
 Million (--million): a second user gets 1,000,000 contacts (every column filled) beside the
 bench user's; a fresh 1-worker service streams GET /view/contacts/api.json to curl while its RSS
@@ -200,7 +202,9 @@ def start(name: str, command: list[str], env: dict[str, str], logs: Path, port: 
     raise RuntimeError(f"{name} did not start")
 
 
-def start_service(db_url: str, workers: int, pool: int, logs: Path, **extra: str) -> Server:
+def start_service(
+    db_url: str, workers: int, pool: int, logs: Path, name: str = "service", **extra: str
+) -> Server:
     port = free_port()
     env = {
         **os.environ,
@@ -209,7 +213,7 @@ def start_service(db_url: str, workers: int, pool: int, logs: Path, **extra: str
         **extra,
     }
     command = [str(BIN / "contacts-api"), "serve", "--port", str(port), "--workers", str(workers)]
-    return start(f"service-w{workers}", command, env, logs, port)
+    return start(f"{name}-w{workers}", command, env, logs, port)
 
 
 def start_baseline(db_url: str, workers: int, pool: int, logs: Path) -> Server:
@@ -277,10 +281,15 @@ def throughput(
     env = {"BENCH_MIN_CONTACT": str(lo), "BENCH_MAX_CONTACT": str(hi), "BENCH_GROUP": str(group)}
     report: dict[str, Any] = {}
     for workers in args.workers:
-        servers = [
-            start_service(db_url, workers, args.pool, logs),
-            start_baseline(db_url, workers, args.pool, logs),
-        ]
+        servers = [start_service(db_url, workers, args.pool, logs)]
+        if args.metrics_compare:
+            servers.append(
+                start_service(
+                    db_url, workers, args.pool, logs, "service-nometrics",
+                    CONTACTS_API_METRICS="false",
+                )
+            )  # fmt: skip
+        servers.append(start_baseline(db_url, workers, args.pool, logs))
         try:
             for call in args.calls:
                 runs: dict[str, list[Run]] = {s.name: [] for s in servers}
@@ -312,6 +321,31 @@ def _non_2xx(runs: list[Run]) -> int:
     return sum(n for run in runs for status, n in run.statuses.items() if not 200 <= status < 300)
 
 
+def print_metrics_cost(report: dict[str, Any]) -> None:
+    """Metrics on against off, from the same rounds."""
+    rows = []
+    for label, runs in report.items():
+        on = next((r for name, r in runs.items() if name.startswith("service-w")), None)
+        off = next((r for name, r in runs.items() if name.startswith("service-nometrics")), None)
+        if on and off:
+            rows.append((label, on, off))
+    if not rows:
+        return
+    print(
+        "\n| workers / call | metrics on req/s | metrics off req/s | on / off |"
+        " CPU µs/req on / off | p99 ms on / off |"
+    )
+    print("|---|---|---|---|---|---|")
+    for label, on, off in rows:
+        print(
+            f"| {label} | {_mean(on, 'rps'):.0f} ({_spread(on)}) "
+            f"| {_mean(off, 'rps'):.0f} ({_spread(off)}) "
+            f"| **{_mean(on, 'rps') / _mean(off, 'rps'):.3f}** "
+            f"| {_mean(on, 'cpu_us'):.0f} / {_mean(off, 'cpu_us'):.0f} "
+            f"| {_mean(on, 'p99_ms'):.1f} / {_mean(off, 'p99_ms'):.1f} |"
+        )
+
+
 def print_throughput(report: dict[str, Any]) -> None:
     print(
         "\n| workers / call | service req/s | baseline req/s | ratio | service p50 / p99 ms |"
@@ -319,7 +353,7 @@ def print_throughput(report: dict[str, Any]) -> None:
     )
     print("|---|---|---|---|---|---|---|---|")
     for label, runs in report.items():
-        service = next(r for name, r in runs.items() if name.startswith("service"))
+        service = next(r for name, r in runs.items() if name.startswith("service-w"))
         baseline = next(r for name, r in runs.items() if name.startswith("baseline"))
         ratio = _mean(service, "rps") / _mean(baseline, "rps")
         print(
@@ -450,6 +484,12 @@ def main() -> int:
     parser.add_argument("--million-rounds", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("/tmp/contacts-bench"))
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--no-metrics-compare",
+        dest="metrics_compare",
+        action="store_false",
+        help="leave out service-nometrics (the service with CONTACTS_API_METRICS=false)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk") and not args.only_million:
         sys.exit("wrk is not on PATH (apt-get install wrk)")
@@ -474,6 +514,7 @@ def main() -> int:
             seeded = asyncio.run(seed_bench_user(db_url, issued["controluser"], 1000))
             report["throughput"] = throughput(args, db_url, issued["apikey"], seeded, logs)
             print_throughput(report["throughput"])
+            print_metrics_cost(report["throughput"])
         if args.million or args.only_million:
             report["million"] = million(args, db_url, logs)
             print_million(report["million"])
