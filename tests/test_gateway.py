@@ -350,6 +350,17 @@ def test_openapi_and_docs_name_the_prefix(gateway: Gateway) -> None:
     assert "/contacts/openapi.json" in docs.text
 
 
+def test_metrics_are_not_published(gateway: Gateway, replicas: list[LiveServer]) -> None:
+    """A replica serves /metrics (no key); the gateway does not pass it on."""
+    assert httpx.get(replicas[0].base_url + "/metrics", timeout=10).status_code == 200
+    for path in ("/metrics", "/metrics?x=1"):
+        answer = httpx.get(gateway.url + path, timeout=10)
+        assert (answer.status_code, answer.json()) == (
+            404,
+            {"status": "error", "error": "NOT_FOUND"},
+        )
+
+
 def test_forwarded_client_is_honoured_only_from_trusted_proxies(
     database_url: str, tmp_path: Path
 ) -> None:
