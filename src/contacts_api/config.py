@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         description="seconds an idle HTTP keep-alive connection stays open (a load balancer's "
         "idle timeout must be shorter)",
     )
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # CONTACTS_API_METRICS_PORT= (compose's `${CONTACTS_API_METRICS_PORT:-}`): not set.
+        return None if value == "" else value
 
     @classmethod
     def settings_customise_sources(
