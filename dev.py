@@ -21,7 +21,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -59,7 +58,8 @@ def ensure_environment(kind: str) -> None:
         return
     if not (BIN / "python").exists():
         print("creating .venv ...", file=sys.stderr, flush=True)
-        venv.create(VENV, with_pip=True)
+        # ensurepip's output on stderr too.
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, stdout=sys.stderr)
     what = {
         "serve": "what serving needs, about 130 MB",
         "dev": "the service and every test and check tool, about 430 MB",
@@ -73,9 +73,14 @@ def ensure_environment(kind: str) -> None:
     )
     pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
     requirements = [arg for lock in LOCKS[kind] for arg in ("-r", str(lock))]
-    # pip's own output (each package as it is fetched and installed) is the progress shown.
-    subprocess.run([*pip, "--require-hashes", *requirements], check=True)
-    subprocess.run([*pip, "-q", "--no-deps", "--no-build-isolation", "-e", str(ROOT)], check=True)
+    # pip's own output (each package as it is fetched and installed) is the progress shown, on
+    # stderr: a command's stdout stays its own (`KEY=$(python3 dev.py user create alice | ...)`).
+    subprocess.run([*pip, "--require-hashes", *requirements], check=True, stdout=sys.stderr)
+    subprocess.run(
+        [*pip, "-q", "--no-deps", "--no-build-isolation", "-e", str(ROOT)],
+        check=True,
+        stdout=sys.stderr,
+    )
     STAMP.write_text(f"{kind} {_digest(kind)}")
     print("installed.", file=sys.stderr, flush=True)
 
