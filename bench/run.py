@@ -244,7 +244,11 @@ class Run:
 
 
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:  # wrk printed something else (seen once: a run with no latency figure)
+        log(f"  wrk latency {text!r} not understood")
+        return float("nan")
+    value, unit = match.groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
@@ -267,8 +271,8 @@ def wrk(server: Server, call: str, key: str, duration: int, env: dict[str, str])
     cpu = server.cpu_seconds() - cpu
     out = done.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50, p99 = (_ms(m.group(1)) if (m := re.search(rf"{q}%\s+(\S+)", out)) else float("nan")
+                for q in (50, 99))  # fmt: skip
     statuses = {int(s): int(n) for s, n in re.findall(r"STATUS (\d+) (\d+)", out)}
     requests = sum(statuses.values()) or 1
     return Run(rps, p50, p99, statuses, cpu / requests * 1e6)
