@@ -41,9 +41,7 @@ NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "contacts.conf.template"
 PGBOUNCER_TEMPLATE = ROOT / "deploy" / "pgbouncer" / "pgbouncer.ini.template"
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # Docs known to name another version, and why that is only a warning for now.
-PENDING_DOCS = {
-    "docs/deployment.md": "until docs/deploy-draft.md replaces it",
-}
+PENDING_DOCS: dict[str, str] = {}
 
 # Compose interpolation: $$, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ... , $VAR
 _INTERPOLATION = re.compile(
