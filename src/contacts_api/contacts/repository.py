@@ -13,8 +13,8 @@ from typing import Any
 
 import asyncpg
 
-from contacts_api.contacts.requests import ContactCreate
 from contacts_api.changes.tables import CONTACT
+from contacts_api.contacts.requests import ContactCreate
 from contacts_api.contacts.shape import COLUMNS
 from contacts_api.database.repository import TenantRepository
 from contacts_api.database.tables import CURRENT_XID
