@@ -25,7 +25,8 @@ checked.
     across the cluster but are no longer in creation order across nodes (nothing in the API
     needs that; `after` paging needs only order and uniqueness). A smaller integer type would
     not hold the ranges, so it is refused; so is any other function as a default (it might
-    read shared state), until reviewed.
+    read shared state), until reviewed and named in ALLOWED_DEFAULTS with the reason. Stored
+    generated columns are computed from their own row, on its shard: allowed.
 """
 
 from __future__ import annotations
@@ -44,6 +45,15 @@ from tests.conftest import create_database, drop_database
 REFERENCE_TABLES = {"users", "api_keys"}
 LOCAL_TABLES = {"alembic_version"}  # Alembic's bookkeeping, on the coordinator only
 ALLOWED_TRIGGERS: dict[tuple[str, str], str] = {}  # (table, trigger) -> why it stays on-shard
+# Defaults reviewed: the expression -> why it needs no other node.
+ALLOWED_DEFAULTS = {
+    "((pg_current_xact_id())::text)::bigint": (
+        "the change feed's position (migration 8e3f0b6d2a17): the writing transaction's own ID, "
+        "asked of no other node. Its meaning changes under Citus (IDs are per node, and Citus "
+        "evaluates an INSERT's volatile defaults where the statement is routed): see "
+        "docs/deployment.md, 'Beyond one database server'"
+    ),
+}
 # Defaults that need no other node: constants, the clock, a sequence (checked for bigint).
 SAFE_DEFAULT = re.compile(
     r"^(nextval\('[^']+'::regclass\)|now\(\)|CURRENT_TIMESTAMP|clock_timestamp\(\)"
@@ -195,7 +205,9 @@ async def default_problems(conn: asyncpg.Connection) -> list[str]:
              JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
             WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p')
-              AND (d.adbin IS NOT NULL OR a.attidentity IN ('a', 'd'))"""
+              AND (d.adbin IS NOT NULL OR a.attidentity IN ('a', 'd'))
+              -- A stored generated column is computed from its own row, on the shard.
+              AND a.attgenerated = ''"""
     )
     problems = []
     for row in rows:
@@ -205,7 +217,7 @@ async def default_problems(conn: asyncpg.Connection) -> list[str]:
         if row["identity"] in ("a", "d") or (expr and expr.startswith("nextval(")):
             if row["type"] != "bigint":
                 problems.append(f"{column}: a {row['type']} sequence (bigint only)")
-        elif not SAFE_DEFAULT.match(expr):
+        elif not SAFE_DEFAULT.match(expr) and expr not in ALLOWED_DEFAULTS:
             problems.append(f"{column}: default {expr} (review it, see this module)")
     return problems
 
