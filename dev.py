@@ -61,8 +61,8 @@ def ensure_environment(kind: str) -> None:
         # ensurepip's output on stderr too.
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, stdout=sys.stderr)
     what = {
-        "serve": "what serving needs, about 130 MB",
-        "dev": "the service and every test and check tool, about 430 MB",
+        "serve": "what serving needs, a .venv of about 220 MB",
+        "dev": "the service and every test and check tool, a .venv of about 460 MB",
     }[kind]
     names = " and ".join(f"requirements/{lock.name}" for lock in LOCKS[kind])
     print(
