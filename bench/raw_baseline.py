@@ -148,6 +148,11 @@ async def create_contact(request: Request) -> Response:
             None,
             None,
             None,
+            None,  # custom1-4 and optout (contract §7), as the service sends them
+            None,
+            None,
+            None,
+            False,
         )
         if row["created"] is None:
             holder = row["existing"] or await conn.fetchval(_HOLDER, user, m)
