@@ -18,13 +18,18 @@ import contacts_api.contacts.tables
 import contacts_api.groups.tables
 import contacts_api.users.tables
 from contacts_api.database.pool import sqlalchemy_url
-from contacts_api.database.tables import metadata
+from contacts_api.database.tables import described_by_models, metadata
 
 del contacts_api
 
 
 def run_migrations(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        compare_type=True,
+        include_object=described_by_models,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

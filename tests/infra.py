@@ -79,6 +79,19 @@ def wait_until_listening(
     raise RuntimeError(f"not listening on port {port} after {timeout} s:\n{log.read_text()}")
 
 
+def wait_for_line(
+    process: subprocess.Popen[bytes], log: Path, text: str, *, timeout: float = 15
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"exited with {process.returncode}:\n{log.read_text()}")
+        if text in log.read_text(errors="replace"):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"no {text!r} in the log after {timeout} s:\n{log.read_text()}")
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
@@ -297,6 +310,8 @@ def pgbouncer(
         process = spawn([PGBOUNCER, str(config)], log, unprivileged=True)
         try:
             wait_until_listening(process, port, log)
+            # The port was free when chosen; make sure it is PgBouncer that took it.
+            wait_for_line(process, log, f"listening on 127.0.0.1:{port}")
             url = f"postgresql://{quote(user)}:{quote(password)}@127.0.0.1:{port}/{dbname}"
             yield PgBouncer(url, log)
         finally:

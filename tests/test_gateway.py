@@ -312,7 +312,10 @@ async def test_created_on_one_replica_read_on_the_other(
             "/view/contact/api.json", contact=created["controlcontact"]
         )
     assert seen.status_code == 200, seen.text
-    assert seen.json()["contact"] == {**created, "groups": [str(group)]}
+    shown = seen.json()["contact"]
+    # The membership is a change of the contact: a new version, and a new `updated`.
+    assert shown == {**created, "groups": [str(group)], "version": 2, "updated": shown["updated"]}
+    assert shown["updated"] >= created["updated"]
 
 
 async def test_revoked_key_is_refused_by_both_replicas_within_a_second(

@@ -35,7 +35,19 @@ OTHER_PARAMETERS = {
     "email": None,
     "birthday": None,
     "sex": None,
+    "custom1": "B's custom text",
+    "custom2": None,
+    "custom3": None,
+    "custom4": None,
+    "optout": None,
+    "version": None,
     "name": "B's new group",
+    # The list's filters and paging (the `group` filter is an ID, swept like the others).
+    "q": None,
+    "updated_since": None,
+    "after": None,
+    "limit": None,
+    "total": None,
 }
 ECHO_KEYS = ("contact", "group")
 # How B writes an ID: what the service accepts must not open a way round the tenant check.

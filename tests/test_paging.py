@@ -23,8 +23,11 @@ def fake_table(ids: list[int]) -> tuple[paging.FetchPage, paging.Bounds, list[tu
     async def fetch(start: int, end: int, limit: int) -> paging.Page:
         asked.append((start, end))
         await asyncio.sleep(random.random() / 1000)  # pages finish out of order
-        rows = [i for i in sorted(ids) if start < i <= end][:limit]
-        return paging.Page(",".join(map(str, rows)).encode(), len(rows), rows[-1] if rows else 0)
+        matching = [i for i in sorted(ids) if start < i <= end]
+        rows = matching[:limit]
+        return paging.Page(
+            ",".join(map(str, rows)).encode(), rows[-1] if rows else 0, len(matching) > limit
+        )
 
     async def bounds(after: int, size: int, count: int) -> list[int]:
         later = [i for i in sorted(ids) if i > after][: size * count]
@@ -77,7 +80,7 @@ async def test_a_failing_page_stops_the_stream_and_cancels_the_rest() -> None:
                 await asyncio.sleep(0.01)
                 raise OSError("connection lost")
             await asyncio.sleep(10)
-            return paging.Page(b"", 10, end)
+            return paging.Page(b"", end, True)
         except asyncio.CancelledError:
             cancelled.append(start)
             raise

@@ -59,6 +59,16 @@ async def test_view_contacts_example(api: Api) -> None:
         "sex": None,
         "street": None,
         "zipcode": None,
+        # contract §7
+        "custom1": None,
+        "custom2": None,
+        "custom3": None,
+        "custom4": None,
+        "optout": 0,
+        "optout_at": None,
+        "created": created["created"],
+        "updated": created["created"],
+        "version": 1,
     }
 
 

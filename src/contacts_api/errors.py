@@ -47,9 +47,20 @@ class ErrorCode(StrEnum):
     BIRTHDAY_INVALID = (
         auto(),
         400,
-        "`birthday` is not an integer timestamp, or its date is not in 1900-01-01 ... today.",
+        "`birthday` is not an integer timestamp, or its date is not in 1900-01-01 ... today"
+        " (as a filter of the contact list: not `today` or a month and day as MM-DD).",
     )
     SEX_INVALID = auto(), 400, "`sex` is not 1 or 2."
+    CUSTOM1_TOO_LONG = auto(), 400, "`custom1` is over 255 characters."
+    CUSTOM1_INVALID = auto(), 400, "`custom1` has a control character or is not UTF-8."
+    CUSTOM2_TOO_LONG = auto(), 400, "`custom2` is over 255 characters."
+    CUSTOM2_INVALID = auto(), 400, "`custom2` has a control character or is not UTF-8."
+    CUSTOM3_TOO_LONG = auto(), 400, "`custom3` is over 255 characters."
+    CUSTOM3_INVALID = auto(), 400, "`custom3` has a control character or is not UTF-8."
+    CUSTOM4_TOO_LONG = auto(), 400, "`custom4` is over 255 characters."
+    CUSTOM4_INVALID = auto(), 400, "`custom4` has a control character or is not UTF-8."
+    OPTOUT_INVALID = auto(), 400, "`optout` is not 0 or 1."
+    VERSION_INVALID = auto(), 400, "`version` is not an integer from 1 to 2^63-1."
     EMPTY_GROUP = auto(), 400, "`group` is missing or empty."
     GROUP_INVALID = (
         auto(),
@@ -59,6 +70,13 @@ class ErrorCode(StrEnum):
     NAME_EMPTY = auto(), 400, "The group `name` is missing or blank."
     NAME_TOO_LONG = auto(), 400, "The group `name` is over 100 characters."
     NAME_INVALID = auto(), 400, "The group `name` has a control character or is not UTF-8."
+    # 400: the filters of the contact list (contract §9)
+    Q_TOO_LONG = auto(), 400, "`q` is over 100 characters."
+    Q_INVALID = auto(), 400, "`q` has a control character or is not UTF-8."
+    UPDATED_SINCE_INVALID = auto(), 400, "`updated_since` is not an integer (Unix seconds)."
+    AFTER_INVALID = auto(), 400, "`after` is not an integer from 0 to 2^63-1."
+    LIMIT_INVALID = auto(), 400, "`limit` is not an integer from 1 to 10000."
+    TOTAL_INVALID = auto(), 400, "`total` is not 0 or 1."
     # 401
     APIKEY_EMPTY = auto(), 401, "No API key, or an empty one."
     APIKEY_INVALID = (
@@ -74,6 +92,16 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = auto(), 405, "The path does not answer this method (see `Allow`)."
     # 409
     MSISDN_EXISTS = auto(), 409, "Another of the user's contacts has this msisdn."
+    NAME_EXISTS = (
+        auto(),
+        409,
+        "Another of the user's groups has this name (compared case-insensitively).",
+    )
+    VERSION_MISMATCH = (
+        auto(),
+        409,
+        "The contact's version is no longer the one sent (`current` is the version now).",
+    )
     # 413 / 414
     REQUEST_TOO_LARGE = (
         auto(),

@@ -10,7 +10,9 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
+    Computed,
     Date,
     DateTime,
     ForeignKeyConstraint,
@@ -21,15 +23,28 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlmodel import Field
 
 from contacts_api.database.tables import Base, owner_column
 
 
+def _timestamp() -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
 class Contact(Base, table=True):
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("controluser", "msisdn"),)
+    __table_args__ = (
+        UniqueConstraint("controluser", "msisdn"),
+        # The filters of /view/contacts (contract §9), each with the order of paging. The
+        # trigram indexes for `q` are expressions over a function: see SEARCH_INDEXES.
+        Index(None, "controluser", "updated"),
+        Index(None, "controluser", "birthday_md", "controlcontact"),
+        Index("ix_contacts_controluser_optout", "controluser", "controlcontact",
+              postgresql_where=text("optout")),
+    )  # fmt: skip
 
     controluser: int = Field(sa_column=owner_column())
     controlcontact: int | None = Field(
@@ -44,9 +59,29 @@ class Contact(Base, table=True):
     email: str | None = Field(default=None, sa_column=Column(Text))
     birthday: date | None = Field(default=None, sa_column=Column(Date))
     sex: int | None = Field(default=None, sa_column=Column(SmallInteger))
-    created_at: datetime | None = Field(
+    custom1: str | None = Field(default=None, sa_column=Column(Text))
+    custom2: str | None = Field(default=None, sa_column=Column(Text))
+    custom3: str | None = Field(default=None, sa_column=Column(Text))
+    custom4: str | None = Field(default=None, sa_column=Column(Text))
+    optout: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false"))
+    )
+    optout_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    created: datetime | None = Field(default=None, sa_column=_timestamp())
+    updated: datetime | None = Field(default=None, sa_column=_timestamp())
+    version: int = Field(
+        default=1, sa_column=Column(BigInteger, nullable=False, server_default=text("1"))
+    )
+    # Month and day as MMDD (1231 for 31 December), for the birthday filter.
+    birthday_md: int | None = Field(
         default=None,
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+        sa_column=Column(
+            SmallInteger,
+            Computed(
+                "(EXTRACT(month FROM birthday) * 100 + EXTRACT(day FROM birthday))::smallint",
+                persisted=True,
+            ),
+        ),
     )
 
 
@@ -63,8 +98,9 @@ class Membership(Base, table=True):
             ["groups.controluser", "groups.controlgroup"],
             ondelete="CASCADE",
         ),
-        # Member counts and the cascade from a deleted group read memberships by group.
-        Index(None, "controluser", "controlgroup"),
+        # Member counts, the cascade from a deleted group and the `group` filter (in the order
+        # of paging) read memberships by group.
+        Index(None, "controluser", "controlgroup", "controlcontact"),
     )
 
     controluser: int = Field(sa_column=Column(BigInteger, primary_key=True))

@@ -24,25 +24,31 @@ MAX_ID = 2**63 - 1
 @dataclass(frozen=True, slots=True)
 class Page:
     json: bytes  # the rows' JSON objects, comma-separated
-    count: int
     last: int  # the last row's ID (0 when empty)
+    more: bool  # another row follows in the range
 
 
-# (start, end, limit) -> the rows with start < ID <= end, ascending, at most `limit`.
+# (start, end, limit) -> the rows with start < ID <= end, ascending, at most `limit`, and
+# whether another follows.
 FetchPage = Callable[[int, int, int], Awaitable[Page]]
 # (after, size, count) -> the IDs that end each of the next `count` full pages after `after`.
 Bounds = Callable[[int, int, int], Awaitable[list[int]]]
 
 
 async def pages(
-    fetch: FetchPage, bounds: Bounds, *, size: int, ahead: int = 2, batch: int = 64
+    fetch: FetchPage,
+    bounds: Bounds,
+    *,
+    size: int,
+    start: int = 0,
+    ahead: int = 2,
+    batch: int = 64,
 ) -> AsyncIterator[bytes]:
-    """Every row, in order, as the JSON of one page after another. The first page comes even
-    when the list is empty."""
-    ends = collections.deque(await bounds(0, size, batch))
+    """Every row after ID `start`, in order, as the JSON of one page after another. The first
+    page comes even when there is none."""
+    ends = collections.deque(await bounds(start, size, batch))
     more = len(ends) == batch
     in_flight: collections.deque[asyncio.Task[Page]] = collections.deque()
-    start = 0
     try:
         while ends or in_flight:
             while ends and len(in_flight) < ahead:
@@ -60,7 +66,7 @@ async def pages(
         while True:
             page = await fetch(start, MAX_ID, size)
             yield page.json
-            if page.count < size:
+            if not page.more:
                 return
             start = page.last
     finally:

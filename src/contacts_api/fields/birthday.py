@@ -3,6 +3,7 @@ Europe/Copenhagen lies between 1900-01-01 and today; stored as that date."""
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date, datetime, time
 from typing import Annotated
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from contacts_api.errors import ErrorCode
 from contacts_api.fields.core import ParamType, fail
+from contacts_api.fields.text import PAD, optional_pattern
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 EARLIEST = date(1900, 1, 1)
@@ -50,4 +52,46 @@ BIRTHDAY = ParamType(
     examples=(486432000,),
 )
 
+_MONTH_DAY = re.compile(r"([0-9]{2})-([0-9]{2})")
+
+
+def _month_day_pattern() -> str:
+    days = "(?:0[1-9]|1[0-9]|2[0-9]"
+    month_day = f"(?:(?:0[13578]|1[02])-{days}|3[01])|(?:0[469]|11)-{days}|30)|02-{days}))"
+    return optional_pattern(f"{PAD}(?:today|{month_day}){PAD}")
+
+
+def check_birthday_filter(text: str) -> tuple[int, ...]:
+    """`today` or `MM-DD`, as the month-days (MMDD) to match: a 29 February birthday counts
+    on 28 February in years without one."""
+    if text == "today":
+        today = today_in_copenhagen()
+        days = [today.month * 100 + today.day]
+        if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
+            days.append(229)
+        return tuple(days)
+    found = _MONTH_DAY.fullmatch(text)
+    if found is None:
+        fail(ErrorCode.BIRTHDAY_INVALID)
+    month, day = int(found[1]), int(found[2])
+    try:
+        date(2000, month, day)  # a leap year: 02-29 is a birthday, 02-30 is not
+    except ValueError:
+        fail(ErrorCode.BIRTHDAY_INVALID)
+    return (month * 100 + day,)
+
+
+BIRTHDAY_FILTER = ParamType(
+    name="BirthdayFilter",
+    check=check_birthday_filter,
+    invalid=ErrorCode.BIRTHDAY_INVALID,
+    schema={"type": "string", "pattern": _month_day_pattern()},
+    description=(
+        "Contacts whose birthday is on this month and day: `today` (in Europe/Copenhagen; a "
+        "29 February birthday counts on 28 February in other years) or MM-DD (02-29 is valid)."
+    ),
+    examples=("today", "12-24"),
+)
+
 Birthday = Annotated[date | None, BIRTHDAY]
+BirthdayFilter = Annotated[tuple[int, ...] | None, BIRTHDAY_FILTER]

@@ -29,3 +29,34 @@ SEX = ParamType(
 )
 
 Sex = Annotated[int | None, SEX]
+
+
+def flag_type(name: str, *, invalid: ErrorCode, description: str) -> ParamType:
+    """`0` or `1`, as a bool."""
+
+    def check(text: str) -> bool:
+        if text not in ("0", "1"):
+            fail(invalid)
+        return text == "1"
+
+    return ParamType(
+        name=name,
+        check=check,
+        invalid=invalid,
+        schema={"type": "integer", "enum": [0, 1]},
+        description=description,
+        examples=(1,),
+    )
+
+
+OPTOUT = flag_type(
+    "Optout",
+    invalid=ErrorCode.OPTOUT_INVALID,
+    description="1: the contact said STOP (opted out); 0: it did not, or opted in again.",
+)
+TOTAL = flag_type(
+    "Total", invalid=ErrorCode.TOTAL_INVALID, description="1: also count every match."
+)
+
+Optout = Annotated[bool | None, OPTOUT]
+Total = Annotated[bool | None, TOTAL]

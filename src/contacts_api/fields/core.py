@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final, NoReturn, Self
+from typing import Any, ClassVar, NoReturn, Self
 
 from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PrivateAttr, ValidationError
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
@@ -38,26 +38,6 @@ def is_bad_text(raw: str) -> bool:
     """Not UTF-8, or a control character anywhere (contract §1), even one that `str.strip`
     would take for white space at the ends (U+000A, U+001F, U+0085)."""
     return isinstance(raw, InvalidText) or _CONTROL.search(raw) is not None
-
-
-class _Unset:
-    """The default of a field in a partial model (an update): the parameter was not sent."""
-
-    _instance: ClassVar[_Unset | None] = None
-
-    def __new__(cls) -> _Unset:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-UNSET: Final = _Unset()
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,8 +114,8 @@ class RequestModel(BaseModel):
     `ParamType`. The raw values stay with the model for the echo of later errors.
 
     `echo_key` names the echo object of the endpoint (`contact`, `group`, ...). A `partial`
-    model (an update) leaves a parameter that was not sent at all `UNSET`, so that an empty
-    one can mean "clear".
+    model (an update) validates only the parameters that were sent (and the required ones):
+    `model_fields_set` then tells an empty one, which clears a field, from one not sent.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -163,7 +143,11 @@ class RequestModel(BaseModel):
     def parse(cls, params: Mapping[str, str]) -> Self:
         given: dict[str, str | None]
         if cls.partial:
-            given = {name: params[name] for name in cls.model_fields if name in params}
+            given = {
+                name: params.get(name)
+                for name, field in cls.model_fields.items()
+                if name in params or field.is_required()
+            }
         else:
             given = {name: params.get(name) for name in cls.model_fields}
         try:

@@ -111,6 +111,17 @@ GROUP_IDS = ParamType(
     examples=("100,101",),
 )
 
+GROUP_FILTER = ParamType(
+    name="GroupFilter",
+    check=lambda text: parse_id(text, ErrorCode.GROUP_INVALID),
+    invalid=ErrorCode.GROUP_INVALID,
+    not_found=ErrorCode.GROUP_NOT_FOUND,
+    schema=_id_schema(),
+    description="Only members of this group (one group ID).",
+    examples=(100,),
+)
+
 ContactId = Annotated[int, CONTACT_ID]
+GroupFilter = Annotated[int | None, GROUP_FILTER]
 GroupId = Annotated[int, GROUP_ID]
 GroupIds = Annotated[list[int], GROUP_IDS]

@@ -120,7 +120,25 @@ ZIPCODE = ParamType(
     examples=("1620",),
 )
 
+
+def _custom(n: int) -> ParamType:
+    return text_type(
+        f"Custom{n}",
+        max_length=255,
+        too_long=ErrorCode(f"CUSTOM{n}_TOO_LONG"),
+        invalid=ErrorCode(f"CUSTOM{n}_INVALID"),
+        description=f"Free text {n} of 4 about the contact.",
+        example=f"custom {n}",
+    )
+
+
+CUSTOM1, CUSTOM2, CUSTOM3, CUSTOM4 = (_custom(n) for n in range(1, 5))
+
 Fullname = Annotated[str, FULLNAME]
 Street = Annotated[str | None, STREET]
 GroupName = Annotated[str, GROUP_NAME]
 Zipcode = Annotated[str | None, ZIPCODE]
+Custom1 = Annotated[str | None, CUSTOM1]
+Custom2 = Annotated[str | None, CUSTOM2]
+Custom3 = Annotated[str | None, CUSTOM3]
+Custom4 = Annotated[str | None, CUSTOM4]

@@ -1,13 +1,31 @@
-"""All SQL about groups. Every statement is scoped by `controluser`."""
+"""All SQL about groups. Every statement is scoped by `controluser`.
+
+Names are unique per user case-insensitively (the unique index uq_groups_controluser_name on
+contacts_fold(name)), so a create or rename that would repeat one fails in the database and
+is answered NAME_EXISTS, concurrent or not.
+"""
 
 from __future__ import annotations
 
+import asyncpg
+
 from contacts_api.database.repository import TenantRepository
-from contacts_api.groups.shape import GROUP_COLUMNS, SUMMARY_COLUMNS
+from contacts_api.groups.shape import DETAIL_COLUMNS, GROUP_COLUMNS, SUMMARY_COLUMNS
 
 _INSERT = f"""
 WITH g AS (INSERT INTO groups (controluser, name) VALUES ($1, $2) RETURNING *)
 SELECT row_to_json(j) FROM (SELECT {GROUP_COLUMNS} FROM g) j
+"""
+_RENAME = f"""
+WITH g AS (
+    UPDATE groups SET name = $3 WHERE controluser = $1 AND controlgroup = $2 RETURNING *
+)
+SELECT row_to_json(j) FROM (SELECT {GROUP_COLUMNS} FROM g) j
+"""
+_SELECT_ONE = f"""
+SELECT row_to_json(j) FROM (
+    SELECT {DETAIL_COLUMNS} FROM groups g WHERE g.controluser = $1 AND g.controlgroup = $2
+) j
 """
 _SELECT_ALL = f"""
 SELECT convert_to('['
@@ -15,15 +33,52 @@ SELECT convert_to('['
            || ']', 'UTF8')
   FROM (SELECT {SUMMARY_COLUMNS} FROM groups g WHERE g.controluser = $1) j
 """
-_DELETE = "DELETE FROM groups WHERE controluser = $1 AND controlgroup = $2"
+_HOLDER = """
+SELECT controlgroup FROM groups
+ WHERE controluser = $1 AND contacts_fold(name) = contacts_fold($2)"""
+# The group's members change what they show (their `groups`): their versions move.
+_DELETE = """
+WITH gone AS (
+    DELETE FROM groups WHERE controluser = $1 AND controlgroup = $2 RETURNING controlgroup
+), members AS (
+    UPDATE contacts c SET version = c.version + 1, updated = now()
+      FROM memberships m
+     WHERE m.controluser = $1 AND m.controlgroup = $2 AND EXISTS (SELECT 1 FROM gone)
+       AND c.controluser = $1 AND c.controlcontact = m.controlcontact
+)
+SELECT count(*) FROM gone
+"""
+
+
+class NameTaken(Exception):
+    def __init__(self, controlgroup: int | None) -> None:
+        super().__init__(controlgroup)
+        self.controlgroup = controlgroup
 
 
 class GroupRepository(TenantRepository):
     async def create(self, name: str) -> bytes:
-        """The new group's JSON."""
+        """The new group's JSON; `NameTaken` when another group has this name."""
+        return await self._write_name(_INSERT, name) or b""
+
+    async def rename(self, controlgroup: int, name: str) -> bytes | None:
+        """The group's JSON with its new name, or None when it is not the user's."""
+        return await self._write_name(_RENAME, name, controlgroup)
+
+    async def _write_name(self, sql: str, name: str, *group: int) -> bytes | None:
         async with self.db.connection() as conn:
-            created: bytes = await conn.fetchval(_INSERT, self.controluser, name)
-        return created
+            try:
+                args = (self.controluser, *group, name) if group else (self.controluser, name)
+                written: bytes | None = await conn.fetchval(sql, *args)
+            except asyncpg.UniqueViolationError:
+                raise NameTaken(await conn.fetchval(_HOLDER, self.controluser, name)) from None
+        return written
+
+    async def get(self, controlgroup: int) -> bytes | None:
+        """The group's JSON with its member count, or None when it is not the user's."""
+        async with self.db.connection() as conn:
+            found: bytes | None = await conn.fetchval(_SELECT_ONE, self.controluser, controlgroup)
+        return found
 
     async def list(self) -> bytes:
         """Every group with its member count, ascending, as a JSON list."""
@@ -33,5 +88,5 @@ class GroupRepository(TenantRepository):
 
     async def delete(self, controlgroup: int) -> bool:
         async with self.db.connection() as conn:
-            status: str = await conn.execute(_DELETE, self.controluser, controlgroup)
-        return status != "DELETE 0"
+            deleted: int = await conn.fetchval(_DELETE, self.controluser, controlgroup)
+        return deleted > 0

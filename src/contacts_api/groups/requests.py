@@ -1,4 +1,4 @@
-"""The parameters each group endpoint takes, in the documented order (contract §3)."""
+"""The parameters each group endpoint takes, in the documented order (contract §3, §8)."""
 
 from __future__ import annotations
 
@@ -13,3 +13,9 @@ class GroupCreate(RequestModel):
 class GroupRef(RequestModel):
     echo_key = "group"
     group: GroupId
+
+
+class GroupRename(RequestModel):
+    echo_key = "group"
+    group: GroupId
+    name: GroupName

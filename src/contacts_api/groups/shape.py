@@ -27,5 +27,13 @@ class GroupSummary(BaseModel):
     contacts: Annotated[int, Sql(_MEMBERS)] = Field(description="How many contacts are in it.")
 
 
+class GroupDetail(BaseModel):
+    controlgroup: Annotated[int, Sql("g.controlgroup")]
+    controluser: Annotated[int, Sql("g.controluser")]
+    name: Annotated[str, Sql("g.name")]
+    contacts: Annotated[int, Sql(_MEMBERS)] = Field(description="How many contacts are in it.")
+
+
 GROUP_COLUMNS = select_list(GroupOut)
 SUMMARY_COLUMNS = select_list(GroupSummary)
+DETAIL_COLUMNS = select_list(GroupDetail)

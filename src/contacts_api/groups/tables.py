@@ -1,4 +1,5 @@
-"""The groups table (a tenant table: `controluser` leads its primary key)."""
+"""The groups table (a tenant table: `controluser` leads its primary key). Names are unique per
+user, case-insensitively: an expression index (SEARCH_INDEXES in database/tables.py)."""
 
 from __future__ import annotations
 

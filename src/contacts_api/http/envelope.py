@@ -79,9 +79,9 @@ class Success(BaseModel):
         cls._head = head + (b',"%s":' % cls.key.encode() if cls.key else b"")
 
     @classmethod
-    def raw(cls, payload: bytes) -> Answer[Self]:
-        """The answer with a payload that is already JSON text."""
-        return Answer(cls._head + payload + b"}")
+    def raw(cls, payload: bytes, trailer: dict[str, Any] | None = None) -> Answer[Self]:
+        """The answer with a payload that is already JSON text, then the keys of `trailer`."""
+        return Answer(cls._head + payload + _tail(trailer))
 
     @classmethod
     def of(cls, payload: Any = None) -> Answer[Self]:
@@ -105,10 +105,13 @@ class Success(BaseModel):
                 if chunk:
                     yield chunk if first else b"," + chunk
                     first = False
-            tail = orjson.dumps(trailer)[1:-1] if trailer else b""
-            yield b"]," + tail + b"}" if tail else b"]}"
+            yield b"]" + _tail(trailer)
 
         return Answer(chunks=body())
+
+
+def _tail(trailer: dict[str, Any] | None) -> bytes:
+    return b"," + orjson.dumps(trailer)[1:] if trailer else b"}"
 
 
 async def prefetched(items: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -1,19 +1,31 @@
-"""The contact endpoints, as the seed documents them: parameters → repository → envelope."""
+"""The contact endpoints, as the seed documents them (and contract Part two extends them):
+parameters → repository → envelope."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
+from pydantic.json_schema import SkipJsonSchema
 
+from contacts_api.contacts.listing import ContactList
 from contacts_api.contacts.repository import (
+    ContactMissing,
     ContactRepository,
     MembershipTargetMissing,
     MsisdnTaken,
+    VersionMismatch,
 )
-from contacts_api.contacts.requests import ContactCreate, ContactRef, MembershipChange
+from contacts_api.contacts.requests import (
+    ContactCreate,
+    ContactQuery,
+    ContactRef,
+    ContactUpdate,
+    MembershipChange,
+)
 from contacts_api.contacts.shape import ContactOut
-from contacts_api.errors import ErrorCode
+from contacts_api.errors import ApiError, ErrorCode
+from contacts_api.fields.core import RequestModel
 from contacts_api.http.endpoints import Routes
 from contacts_api.http.envelope import Answer, Success, prefetched
 
@@ -24,6 +36,8 @@ Contacts = ContactRepository
 class ViewContactsResponse(Success):
     success: Literal["VIEW_CONTACTS"]
     contacts: list[ContactOut]
+    next: int | None = None  # with `limit`
+    total: int | SkipJsonSchema[None] = None  # with `total=1`
 
 
 class ViewContactResponse(Success):
@@ -33,6 +47,21 @@ class ViewContactResponse(Success):
 
 class CreateContactResponse(Success):
     success: Literal["CREATE_CONTACT"]
+    contact: ContactOut
+
+
+class UpdateContactResponse(Success):
+    success: Literal["UPDATE_CONTACT"]
+    contact: ContactOut
+
+
+class OptoutContactResponse(Success):
+    success: Literal["OPTOUT_CONTACT"]
+    contact: ContactOut
+
+
+class OptinContactResponse(Success):
+    success: Literal["OPTIN_CONTACT"]
     contact: ContactOut
 
 
@@ -54,12 +83,31 @@ class DeleteContactResponse(Success):
     success: Literal["DELETE_CONTACT"]
 
 
-@routes.read("/view/contacts/api.json", "viewContacts", summary="List all contacts")
-async def view_contacts(contacts: Contacts) -> Answer[ViewContactsResponse]:
-    """All the user's contacts, ascending `controlcontact`, streamed in flat memory."""
+@routes.read(
+    "/view/contacts/api.json",
+    "viewContacts",
+    summary="List, find and page through contacts",
+    errors=(ErrorCode.GROUP_NOT_FOUND,),
+)
+async def view_contacts(contacts: ContactList, query: ContactQuery) -> Answer[ViewContactsResponse]:
+    """The user's contacts, ascending `controlcontact`, that match every filter given. With
+    `limit`, one page and `next` (send it as `after` for the next page; null when no more
+    match); without, every match, streamed in flat memory. `total=1` adds the count of all
+    matches."""
+    if query.group is not None and not await contacts.group_exists(query.group):
+        raise query.not_found("group")
+    trailer: dict[str, Any] = {}
+    if query.limit is not None:
+        page = await contacts.page(query, query.limit)
+        trailer["next"] = page.next
+        if query.total:
+            trailer["total"] = await contacts.total(query)
+        return ViewContactsResponse.raw(b"[" + page.json + b"]", trailer)
+    if query.total:
+        trailer["total"] = await contacts.total(query)
     # The first page is read before answering, so an unreachable database is a 503 rather
     # than a stream cut short after a 200.
-    return ViewContactsResponse.stream(await prefetched(contacts.pages()))
+    return ViewContactsResponse.stream(await prefetched(contacts.pages(query)), trailer)
 
 
 @routes.read(
@@ -75,6 +123,11 @@ async def view_contact(contacts: Contacts, ref: ContactRef) -> Answer[ViewContac
     return ViewContactResponse.raw(contact)
 
 
+def _msisdn_taken(request: RequestModel, taken: MsisdnTaken) -> ApiError:
+    error = request.error(ErrorCode.MSISDN_EXISTS, "msisdn")
+    return error.with_echo(controlcontact=taken.controlcontact)
+
+
 @routes.write(
     "/contact/create/api.json",
     "createContact",
@@ -86,8 +139,60 @@ async def create_contact(contacts: Contacts, new: ContactCreate) -> Answer[Creat
     try:
         return CreateContactResponse.raw(await contacts.create(new))
     except MsisdnTaken as taken:
-        error = new.error(ErrorCode.MSISDN_EXISTS, "msisdn")
-        raise error.with_echo(controlcontact=taken.controlcontact) from None
+        raise _msisdn_taken(new, taken) from None
+
+
+@routes.write(
+    "/contact/update/api.json",
+    "updateContact",
+    summary="Change some fields of a contact",
+    errors=(ErrorCode.CONTACT_NOT_FOUND, ErrorCode.VERSION_MISMATCH, ErrorCode.MSISDN_EXISTS),
+)
+async def update_contact(
+    contacts: Contacts, update: ContactUpdate
+) -> Answer[UpdateContactResponse]:
+    """Only the fields given change; an empty value clears a field that can be null. With
+    `version`, only if the contact's version is still that one (else 409 VERSION_MISMATCH
+    with the `current` version). Answers the whole contact."""
+    try:
+        changed = await contacts.update(update.contact, update.changes(), update.version)
+    except ContactMissing:
+        raise update.not_found("contact") from None
+    except VersionMismatch as mismatch:
+        error = update.error(ErrorCode.VERSION_MISMATCH, "version")
+        raise error.with_echo(current=mismatch.current) from None
+    except MsisdnTaken as taken:
+        raise _msisdn_taken(update, taken) from None
+    return UpdateContactResponse.raw(changed)
+
+
+async def _set_optout(contacts: Contacts, ref: ContactRef, optout: bool) -> bytes:
+    try:
+        return await contacts.update(ref.contact, {"optout": optout})
+    except ContactMissing:
+        raise ref.not_found("contact") from None
+
+
+@routes.write(
+    "/contact/optout/api.json",
+    "optoutContact",
+    summary="Record that a contact said STOP",
+    errors=(ErrorCode.CONTACT_NOT_FOUND,),
+)
+async def optout_contact(contacts: Contacts, ref: ContactRef) -> Answer[OptoutContactResponse]:
+    """Idempotent: a contact already opted out keeps the time of its first opt-out."""
+    return OptoutContactResponse.raw(await _set_optout(contacts, ref, True))
+
+
+@routes.write(
+    "/contact/optin/api.json",
+    "optinContact",
+    summary="Opt a contact in again",
+    errors=(ErrorCode.CONTACT_NOT_FOUND,),
+)
+async def optin_contact(contacts: Contacts, ref: ContactRef) -> Answer[OptinContactResponse]:
+    """Idempotent; `optout_at` goes back to null."""
+    return OptinContactResponse.raw(await _set_optout(contacts, ref, False))
 
 
 @routes.write(

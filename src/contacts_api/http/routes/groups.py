@@ -1,13 +1,13 @@
-"""The group endpoints (contract §5)."""
+"""The group endpoints (contract §5, §8)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from contacts_api.errors import ErrorCode
-from contacts_api.groups.repository import GroupRepository
-from contacts_api.groups.requests import GroupCreate, GroupRef
-from contacts_api.groups.shape import GroupOut, GroupSummary
+from contacts_api.errors import ApiError, ErrorCode
+from contacts_api.groups.repository import GroupRepository, NameTaken
+from contacts_api.groups.requests import GroupCreate, GroupRef, GroupRename
+from contacts_api.groups.shape import GroupDetail, GroupOut, GroupSummary
 from contacts_api.http.endpoints import Routes
 from contacts_api.http.envelope import Answer, Success
 
@@ -20,6 +20,16 @@ class CreateGroupResponse(Success):
     group: GroupOut
 
 
+class UpdateGroupResponse(Success):
+    success: Literal["UPDATE_GROUP"]
+    group: GroupOut
+
+
+class ViewGroupResponse(Success):
+    success: Literal["VIEW_GROUP"]
+    group: GroupDetail
+
+
 class ViewGroupsResponse(Success):
     success: Literal["VIEW_GROUPS"]
     groups: list[GroupSummary]
@@ -29,9 +39,53 @@ class DeleteGroupResponse(Success):
     success: Literal["DELETE_GROUP"]
 
 
-@routes.write("/group/create/api.json", "createGroup", summary="Create a group")
+def _name_taken(request: GroupCreate | GroupRename, taken: NameTaken) -> ApiError:
+    error = request.error(ErrorCode.NAME_EXISTS, "name")
+    return error.with_echo(controlgroup=taken.controlgroup)
+
+
+@routes.write(
+    "/group/create/api.json",
+    "createGroup",
+    summary="Create a group",
+    errors=(ErrorCode.NAME_EXISTS,),
+)
 async def create_group(groups: Groups, new: GroupCreate) -> Answer[CreateGroupResponse]:
-    return CreateGroupResponse.raw(await groups.create(new.name))
+    """Group names are unique per user, compared case-insensitively."""
+    try:
+        return CreateGroupResponse.raw(await groups.create(new.name))
+    except NameTaken as taken:
+        raise _name_taken(new, taken) from None
+
+
+@routes.write(
+    "/group/update/api.json",
+    "updateGroup",
+    summary="Rename a group",
+    errors=(ErrorCode.GROUP_NOT_FOUND, ErrorCode.NAME_EXISTS),
+)
+async def update_group(groups: Groups, rename: GroupRename) -> Answer[UpdateGroupResponse]:
+    """Renaming changes no contact (contacts show group IDs)."""
+    try:
+        renamed = await groups.rename(rename.group, rename.name)
+    except NameTaken as taken:
+        raise _name_taken(rename, taken) from None
+    if renamed is None:
+        raise rename.not_found("group")
+    return UpdateGroupResponse.raw(renamed)
+
+
+@routes.read(
+    "/view/group/api.json",
+    "viewGroup",
+    summary="Get one group with its member count",
+    errors=(ErrorCode.GROUP_NOT_FOUND,),
+)
+async def view_group(groups: Groups, ref: GroupRef) -> Answer[ViewGroupResponse]:
+    group = await groups.get(ref.group)
+    if group is None:
+        raise ref.not_found("group")
+    return ViewGroupResponse.raw(group)
 
 
 @routes.read(

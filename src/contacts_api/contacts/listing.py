@@ -1,0 +1,174 @@
+"""All SQL of the contact list (contract §5, §9): filters, keyset pages, counts, the stream.
+
+Every statement is scoped by `controluser`, and each filter is one SQL term served by an
+index (docs/queries.md shows each plan on a book of a million contacts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from contacts_api.contacts.requests import ContactQuery
+from contacts_api.contacts.shape import COLUMNS
+from contacts_api.database import paging
+from contacts_api.database.repository import TenantRepository
+
+# The searchable text of a contact, exactly as the trigram index ix_contacts_search has it.
+SEARCH_TEXT = (
+    "contacts_fold(coalesce(c.fullname, '') || chr(31) || coalesce(c.email, '') || chr(31)"
+    " || coalesce(c.custom1, '') || chr(31) || coalesce(c.custom2, '') || chr(31)"
+    " || coalesce(c.custom3, '') || chr(31) || coalesce(c.custom4, ''))"
+)
+PAGE_SIZE = 1000
+
+
+def _like(text: str) -> str:
+    """`text` as a LIKE pattern matching it anywhere (its own wildcards escaped)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass(frozen=True)
+class Filter:
+    """The WHERE of a list: the user, then each filter given (`after` is the statements' own);
+    its parameters are numbered from `first`, after the statement's own."""
+
+    sql: str
+    args: tuple[Any, ...]
+    filtered: bool  # anything beyond the user and `after`
+
+    @classmethod
+    def of(cls, query: ContactQuery, *, first: int) -> Filter:
+        terms: list[str] = []
+        args: list[Any] = []
+
+        def term(sql: str, *values: Any) -> None:
+            numbers = range(first + len(args), first + len(args) + len(values))
+            terms.append(sql.format(*(f"${n}" for n in numbers)))
+            args.extend(values)
+
+        if query.group is not None:
+            term(
+                "EXISTS (SELECT 1 FROM memberships f WHERE f.controluser = c.controluser"
+                " AND f.controlcontact = c.controlcontact AND f.controlgroup = {})",
+                query.group,
+            )
+        if query.q is not None:
+            text = f"{SEARCH_TEXT} LIKE contacts_fold({{}})"
+            if query.q.digits:
+                term(
+                    f"({text} OR c.msisdn::text LIKE {{}})",
+                    _like(query.q.text),
+                    _like(query.q.digits),
+                )
+            else:
+                term(text, _like(query.q.text))
+        if query.optout is not None:
+            term("c.optout = {}", query.optout)
+        if query.birthday is not None:
+            term("c.birthday_md = ANY({}::smallint[])", list(query.birthday))
+        if query.updated_since is not None:
+            term("c.updated >= to_timestamp({}::bigint)", query.updated_since)
+        sql = " AND ".join(["c.controluser = $1", *terms])
+        return cls(sql, tuple(args), filtered=bool(terms))
+
+
+def _page_sql(where: str, *, ranged: bool) -> str:
+    """The matching contacts with an ID in ($2, $3], at most $4, as one text of
+    comma-separated objects; the last one's ID; whether another match follows. Their groups
+    come from one range scan of memberships when the page is dense (`ranged`), else by ID."""
+    in_page = (
+        "m.controlcontact > $2 AND m.controlcontact <= (SELECT max(controlcontact) FROM shown)"
+        if ranged
+        else "m.controlcontact IN (SELECT controlcontact FROM shown)"
+    )
+    return f"""
+WITH page AS (
+    SELECT * FROM contacts c
+     WHERE {where} AND c.controlcontact > $2 AND c.controlcontact <= $3
+     ORDER BY c.controlcontact LIMIT $4::int + 1
+), shown AS (
+    SELECT * FROM page ORDER BY controlcontact LIMIT $4
+), g AS (
+    SELECT m.controlcontact, array_agg(m.controlgroup::text ORDER BY m.controlgroup) AS groups
+      FROM memberships m WHERE m.controluser = $1 AND {in_page}
+     GROUP BY m.controlcontact
+)
+SELECT convert_to(coalesce(string_agg(row_to_json(j)::text, ',' ORDER BY j.controlcontact), ''),
+                  'UTF8'),
+       coalesce(max(j.controlcontact), 0),
+       (SELECT count(*) FROM page) > $4
+  FROM (SELECT {COLUMNS} FROM shown c LEFT JOIN g ON g.controlcontact = c.controlcontact) j
+"""
+
+
+# The IDs that end each of the next $3 pages of $2 matching contacts after ID $4.
+_BOUNDS = """
+SELECT coalesce(array_agg(controlcontact ORDER BY controlcontact), '{{}}') FROM (
+    SELECT controlcontact, row_number() OVER (ORDER BY controlcontact) AS n FROM (
+        SELECT c.controlcontact FROM contacts c WHERE {where} AND c.controlcontact > $4
+         ORDER BY c.controlcontact LIMIT $2::int * $3::int
+    ) ids
+) numbered WHERE n % $2::int = 0
+"""
+_COUNT = "SELECT count(*) FROM contacts c WHERE {where}"
+_GROUP_EXISTS = "SELECT 1 FROM groups WHERE controluser = $1 AND controlgroup = $2"
+
+
+@dataclass(frozen=True)
+class ListPage:
+    json: bytes  # the contacts' objects, comma-separated
+    next: int | None  # the last contact's ID when more match after it
+
+
+class ContactList(TenantRepository):
+    async def group_exists(self, controlgroup: int) -> bool:
+        async with self.db.connection() as conn:
+            return await conn.fetchval(_GROUP_EXISTS, self.controluser, controlgroup) is not None
+
+    async def total(self, query: ContactQuery) -> int:
+        """How many contacts match, whatever `after` and `limit` say."""
+        where = Filter.of(query, first=2)
+        async with self.db.connection() as conn:
+            count: int = await conn.fetchval(
+                _COUNT.format(where=where.sql), self.controluser, *where.args
+            )
+        return count
+
+    async def page(self, query: ContactQuery, limit: int) -> ListPage:
+        """At most `limit` matches after `query.after`, and where the next page starts."""
+        where = Filter.of(query, first=5)
+        sql = _page_sql(where.sql, ranged=not where.filtered)
+        start = query.after or 0
+        async with self.db.connection() as conn:
+            row = await conn.fetchrow(
+                sql, self.controluser, start, paging.MAX_ID, limit, *where.args
+            )
+        assert row is not None
+        json, last, more = row
+        return ListPage(json, last if more else None)
+
+    def pages(self, query: ContactQuery) -> AsyncIterator[bytes]:
+        """Every match after `query.after`, ascending, a page at a time (database/paging.py)."""
+        where = Filter.of(query, first=5)
+        page_sql = _page_sql(where.sql, ranged=not where.filtered)
+        bounds_sql = _BOUNDS.format(where=where.sql)
+
+        async def fetch(start: int, end: int, limit: int) -> paging.Page:
+            async with self.db.connection() as conn:
+                row = await conn.fetchrow(
+                    page_sql, self.controluser, start, end, limit, *where.args
+                )
+            assert row is not None
+            return paging.Page(row[0], row[1], row[2])
+
+        async def bounds(after: int, size: int, count: int) -> list[int]:
+            async with self.db.connection() as conn:
+                ends: list[int] = await conn.fetchval(
+                    bounds_sql, self.controluser, size, count, after, *where.args
+                )
+            return ends
+
+        return paging.pages(fetch, bounds, size=PAGE_SIZE, start=query.after or 0)
