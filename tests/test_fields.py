@@ -323,10 +323,8 @@ def test_integer_schema_says_what_the_check_does(param: ParamType, data: st.Data
     if any(c in CONTROLS for c in text):
         assert not service_accepts(param, text)[0]
         return
-    accepted, result = service_accepts(param, text)
+    accepted = service_accepts(param, text)[0]
     assert accepted == integer_schema_accepts(param, number), (param.name, text)
-    if accepted and param.name != "Birthday":  # a birthday is stored as its date
-        assert result == number
 
 
 @pytest.mark.parametrize("param", INTEGER_TYPES, ids=lambda p: p.name)
