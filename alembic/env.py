@@ -14,8 +14,10 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+import contacts_api.changes.tables
 import contacts_api.contacts.tables
 import contacts_api.groups.tables
+import contacts_api.idempotency.tables
 import contacts_api.users.tables
 from contacts_api.database.pool import sqlalchemy_url
 from contacts_api.database.tables import described_by_models, metadata

@@ -13,8 +13,10 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+import contacts_api.changes.tables
 import contacts_api.contacts.tables
 import contacts_api.groups.tables
+import contacts_api.idempotency.tables
 import contacts_api.users.tables  # noqa: F401  (registers the tables)
 from contacts_api.database.migrations import alembic_config, upgrade_to_head
 from contacts_api.database.pool import connect, sqlalchemy_url

@@ -13,9 +13,11 @@ from typing import Any
 
 import asyncpg
 
+from contacts_api.changes.tables import CONTACT
 from contacts_api.contacts.requests import ContactCreate
 from contacts_api.contacts.shape import COLUMNS
 from contacts_api.database.repository import TenantRepository
+from contacts_api.database.tables import CURRENT_XID
 from contacts_api.fields.phone import Msisdn
 
 # A contact's groups, looked up for each row (one contact, or a few).
@@ -48,6 +50,9 @@ SELECT ({_RENDERED}) AS created,
 """
 _HOLDER = "SELECT controlcontact FROM contacts WHERE controluser = $1 AND msisdn = $2"
 
+# What every change of a contact `c` sets besides the change itself (contract §7, §12).
+CHANGE = f"version = c.version + 1, updated = now(), changed = {CURRENT_XID}"
+
 # The columns an update may set, each with a flag ("sent") and a value: $4/$5, $6/$7, ...
 _SETTABLE = (
     "fullname", "street", "zipcode", "msisdn", "dialcode", "number", "email", "birthday", "sex",
@@ -69,7 +74,7 @@ def _update_sql() -> str:
     )
     return f"""
 WITH c AS (
-    UPDATE contacts c SET {", ".join(sets)}, version = c.version + 1, updated = now()
+    UPDATE contacts c SET {", ".join(sets)}, {CHANGE}
      WHERE c.controluser = $1 AND c.controlcontact = $2
        AND ($3::bigint IS NULL OR c.version = $3) AND ({differs})
     RETURNING c.*
@@ -92,8 +97,8 @@ WITH contact AS (
     SELECT (SELECT count(*) FROM contact) = 1
        AND (SELECT count(*) FROM named) = cardinality($3::bigint[]) AS ok
 )"""
-_BUMP_AND_COUNT = """, bumped AS (
-    UPDATE contacts SET version = version + 1, updated = now()
+_BUMP_AND_COUNT = f""", bumped AS (
+    UPDATE contacts c SET {CHANGE}
      WHERE controluser = $1 AND controlcontact = $2 AND EXISTS (SELECT 1 FROM changed)
 )
 SELECT (SELECT count(*) FROM contact) AS contacts, (SELECT count(*) FROM named) AS groups"""
@@ -110,7 +115,15 @@ _REMOVE = f"""{_TARGETS}, changed AS (
        AND m.controlgroup = ANY($3::bigint[])
     RETURNING 1
 ){_BUMP_AND_COUNT}"""
-_DELETE = "DELETE FROM contacts WHERE controluser = $1 AND controlcontact = $2"
+# The contact goes, and its tombstone (for the change feed) comes, in one statement.
+_DELETE = f"""
+WITH gone AS (
+    DELETE FROM contacts WHERE controluser = $1 AND controlcontact = $2
+    RETURNING controluser, controlcontact, version
+)
+INSERT INTO tombstones (controluser, kind, id, version)
+SELECT controluser, {CONTACT}, controlcontact, version + 1 FROM gone
+"""
 
 
 class MsisdnTaken(Exception):
@@ -241,4 +254,4 @@ class ContactRepository(TenantRepository):
     async def delete(self, controlcontact: int) -> bool:
         async with self.db.connection() as conn:
             status: str = await conn.execute(_DELETE, self.controluser, controlcontact)
-        return status != "DELETE 0"
+        return status != "INSERT 0 0"

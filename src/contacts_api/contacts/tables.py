@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field
 
-from contacts_api.database.tables import Base, owner_column
+from contacts_api.database.tables import Base, changed_column, owner_column
 
 
 def _timestamp() -> Column[datetime]:
@@ -44,6 +44,8 @@ class Contact(Base, table=True):
         Index(None, "controluser", "birthday_md", "controlcontact"),
         Index("ix_contacts_controluser_optout", "controluser", "controlcontact",
               postgresql_where=text("optout")),
+        # The change feed reads contacts in the order of their last change.
+        Index(None, "controluser", "changed", "controlcontact"),
     )  # fmt: skip
 
     controluser: int = Field(sa_column=owner_column())
@@ -72,6 +74,7 @@ class Contact(Base, table=True):
     version: int = Field(
         default=1, sa_column=Column(BigInteger, nullable=False, server_default=text("1"))
     )
+    changed: int | None = Field(default=None, sa_column=changed_column())
     # Month and day as MMDD (1231 for 31 December), for the birthday filter.
     birthday_md: int | None = Field(
         default=None,

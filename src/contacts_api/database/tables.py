@@ -4,7 +4,7 @@ tables."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, MetaData
+from sqlalchemy import BigInteger, Column, ForeignKey, MetaData, text
 from sqlmodel import SQLModel
 
 NAMING_CONVENTION = {
@@ -30,6 +30,16 @@ def owner_column() -> Column[int]:
         primary_key=True,
         nullable=False,
     )
+
+
+def changed_column() -> Column[int]:
+    """The ID of the transaction that last changed the row (the change feed's position),
+    as bigint: set by default on insert, and by every statement that changes the row."""
+    return Column(BigInteger, nullable=False, server_default=text(CURRENT_XID))
+
+
+# The current transaction's ID, as every write statement sets it into `changed`.
+CURRENT_XID = "(pg_current_xact_id())::text::bigint"
 
 
 # Indexes on expressions over our own SQL functions (the migrations create both), which the

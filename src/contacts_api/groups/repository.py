@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncpg
 
+from contacts_api.changes.tables import GROUP
+from contacts_api.contacts.repository import CHANGE
 from contacts_api.database.repository import TenantRepository
+from contacts_api.database.tables import CURRENT_XID
 from contacts_api.groups.shape import DETAIL_COLUMNS, GROUP_COLUMNS, SUMMARY_COLUMNS
 
 _INSERT = f"""
@@ -18,7 +21,8 @@ SELECT row_to_json(j) FROM (SELECT {GROUP_COLUMNS} FROM g) j
 """
 _RENAME = f"""
 WITH g AS (
-    UPDATE groups SET name = $3 WHERE controluser = $1 AND controlgroup = $2 RETURNING *
+    UPDATE groups SET name = $3, changed = {CURRENT_XID}
+     WHERE controluser = $1 AND controlgroup = $2 RETURNING *
 )
 SELECT row_to_json(j) FROM (SELECT {GROUP_COLUMNS} FROM g) j
 """
@@ -36,15 +40,18 @@ SELECT convert_to('['
 _HOLDER = """
 SELECT controlgroup FROM groups
  WHERE controluser = $1 AND contacts_fold(name) = contacts_fold($2)"""
-# The group's members change what they show (their `groups`): their versions move.
-_DELETE = """
+# The group goes and its tombstone comes; its members change what they show (their
+# `groups`), so they change too.
+_DELETE = f"""
 WITH gone AS (
     DELETE FROM groups WHERE controluser = $1 AND controlgroup = $2 RETURNING controlgroup
 ), members AS (
-    UPDATE contacts c SET version = c.version + 1, updated = now()
+    UPDATE contacts c SET {CHANGE}
       FROM memberships m
      WHERE m.controluser = $1 AND m.controlgroup = $2 AND EXISTS (SELECT 1 FROM gone)
        AND c.controluser = $1 AND c.controlcontact = m.controlcontact
+), tombstone AS (
+    INSERT INTO tombstones (controluser, kind, id) SELECT $1, {GROUP}, controlgroup FROM gone
 )
 SELECT count(*) FROM gone
 """

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Text, func
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, Text, func
 from sqlmodel import Field
 
-from contacts_api.database.tables import Base, owner_column
+from contacts_api.database.tables import Base, changed_column, owner_column
 
 
 class Group(Base, table=True):
     __tablename__ = "groups"
+    __table_args__ = (Index(None, "controluser", "changed", "controlgroup"),)
 
     controluser: int = Field(sa_column=owner_column())
     controlgroup: int | None = Field(
@@ -23,3 +24,4 @@ class Group(Base, table=True):
         default=None,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
+    changed: int | None = Field(default=None, sa_column=changed_column())

@@ -1,0 +1,1 @@
+"""Retry-safe writes (contract §11)."""
