@@ -28,7 +28,7 @@ CORPUS: dict[str, Any] = json.loads(CORPUS_FILE.read_text("utf-8"))
 JSON_TYPE = "application/json; charset=utf-8"
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 PLACEHOLDER = re.compile(r"\{\{(apikey|contact|group|group2)\}\}")
-ECHO_KEYS = {"contact", "group"}
+ECHO_KEYS = {"contact", "group", "changes"}
 CASE_KEYS = {
     "id", "via", "method", "path", "query", "body", "headers", "auth", "chunked", "connection",
     "client", "expect", "why", "xfail",

@@ -48,8 +48,11 @@ OTHER_PARAMETERS = {
     "after": None,
     "limit": None,
     "total": None,
+    # The change feed's cursor (another user's cursor shows only this user's book: tested in
+    # test_changes.py).
+    "since": None,
 }
-ECHO_KEYS = ("contact", "group")
+ECHO_KEYS = ("contact", "group", "changes")
 # How B writes an ID: what the service accepts must not open a way round the tenant check.
 FORMATS = {"plain": "{}", "zero-padded": "000{}", "spaced": " {} "}
 

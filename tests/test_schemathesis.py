@@ -31,7 +31,7 @@ SEED = os.environ.get("SCHEMATHESIS_SEED", "20261127")  # "random": a new one ea
 TIMEOUT = float(os.environ.get("SCHEMATHESIS_TIMEOUT", "600"))
 
 
-def as_the_service_reads_it(document: dict[str, Any]) -> dict[str, Any]:
+def as_the_service_reads_it(document: dict[str, Any], cursors: list[str]) -> dict[str, Any]:
     """The served document plus two rules it leaves out, so the checks judge values as the
     service does:
 
@@ -44,6 +44,11 @@ def as_the_service_reads_it(document: dict[str, Any]) -> dict[str, Any]:
     schemas = document["components"]["schemas"]
     tomorrow = today_in_copenhagen() + timedelta(days=1)
     schemas["Birthday"]["maximum"] = birthday_timestamp(tomorrow) - 1
+    # A cursor is opaque: the valid ones are those the service made (any other string that
+    # fits the pattern is CURSOR_INVALID, as documented).
+    schemas["Cursor"] = {
+        "anyOf": [{"type": "string", "enum": cursors}, {"type": "string", "pattern": BLANK}]
+    }
 
     blank = {"type": "string", "pattern": BLANK}
 
@@ -65,11 +70,22 @@ def as_the_service_reads_it(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+# Operations that half the time get IDs that exist (a link can carry only one of the two).
+WITH_EXISTING_IDS = (
+    "addGroup", "removeGroup", "updateContact", "optoutContact", "optinContact", "updateGroup",
+    "viewGroup",
+)  # fmt: skip
+
+
 def config_toml(contact: int, group: int) -> str:
-    """Half the time, add/removegroup get an existing contact and group of the user (a link can
-    carry only one of the two), so their successes are checked too. Schemathesis substitutes
+    """Half the time, the operations above get an existing contact and group of the user, so
+    their successes are checked too. Schemathesis substitutes
     such a value only where it keeps the case's mode: never into an invalid-data case."""
     return f"""
+# Unknown parameters are ignored (contract §1): adding one does not make a request invalid.
+[generation]
+allow-extra-parameters = false
+
 [dictionaries.contact]
 values = [{contact}]
 
@@ -77,7 +93,7 @@ values = [{contact}]
 values = ["{group}"]
 
 [[operations]]
-include-operation-id-regex = "^(addGroup|removeGroup)(Post)?$"
+include-operation-id-regex = "^({"|".join(WITH_EXISTING_IDS)})(Post)?$"
 
 [operations.parameters]
 contact = {{ dictionary = "contact", probability = 0.5 }}
@@ -100,9 +116,10 @@ async def test_schemathesis_finds_nothing(
         served = (await http.get("/openapi.json")).raise_for_status().json()
         contact = await http.get("/contact/create/api.json", params={"fullname": "Fuzz"})
         group = await http.get("/group/create/api.json", params={"name": "Fuzz"})
+        feed = (await http.get("/view/changes/api.json", params={"limit": "1"})).json()
     contact_id = contact.raise_for_status().json()["contact"]["controlcontact"]
     group_id = group.raise_for_status().json()["group"]["controlgroup"]
-    document = as_the_service_reads_it(served)
+    document = as_the_service_reads_it(served, [feed["next"]])
     schema = tmp_path / "openapi.json"
     schema.write_text(json.dumps(document))
     config = tmp_path / "schemathesis.toml"

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
     access_log: bool = True
+    tombstone_retention_days: float = Field(default=30, gt=0)
+    idempotency_ttl_hours: float = Field(default=24, gt=0)
+    maintenance_interval: float = Field(default=60, gt=0, description="seconds between rounds")
     root_path: str = Field(default="", description="the public prefix a gateway strips")
     trusted_proxies: str = Field(
         default="", description="addresses whose X-Forwarded-For/-Proto are believed"

@@ -77,6 +77,19 @@ class ErrorCode(StrEnum):
     AFTER_INVALID = auto(), 400, "`after` is not an integer from 0 to 2^63-1."
     LIMIT_INVALID = auto(), 400, "`limit` is not an integer from 1 to 10000."
     TOTAL_INVALID = auto(), 400, "`total` is not 0 or 1."
+    # 400: retry-safe writes (contract §11)
+    IDEMPOTENCY_KEY_INVALID = (
+        auto(),
+        400,
+        "The Idempotency-Key header is not 1-255 printable ASCII characters.",
+    )
+    IDEMPOTENCY_KEY_REUSED = (
+        auto(),
+        400,
+        "This Idempotency-Key was used (on this path, within its lifetime) with other parameters.",
+    )
+    # 400: the change feed (contract §12)
+    CURSOR_INVALID = auto(), 400, "`since` is not a cursor this service made."
     # 401
     APIKEY_EMPTY = auto(), 401, "No API key, or an empty one."
     APIKEY_INVALID = (
@@ -97,10 +110,22 @@ class ErrorCode(StrEnum):
         409,
         "Another of the user's groups has this name (compared case-insensitively).",
     )
+    IDEMPOTENCY_KEY_IN_PROGRESS = (
+        auto(),
+        409,
+        "A request with this Idempotency-Key is still running; retry after `Retry-After`.",
+    )
     VERSION_MISMATCH = (
         auto(),
         409,
         "The contact's version is no longer the one sent (`current` is the version now).",
+    )
+    # 410
+    CURSOR_EXPIRED = (
+        auto(),
+        410,
+        "The cursor is from before the oldest purge of deletions (or from another database):"
+        " start again without `since`.",
     )
     # 413 / 414
     REQUEST_TOO_LARGE = (

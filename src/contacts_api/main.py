@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from contacts_api.config import Settings, get_settings
 from contacts_api.http.app import ContactsApi
-from contacts_api.http.routes import contacts, groups, health
+from contacts_api.http.routes import changes, contacts, groups, health
 
 
 def create_app(settings: Settings | None = None) -> ContactsApi:
-    return ContactsApi(settings or get_settings(), contacts.routes, groups.routes, health.routes)
+    return ContactsApi(
+        settings or get_settings(), contacts.routes, groups.routes, changes.routes, health.routes
+    )

@@ -241,8 +241,13 @@ class Database:
         self.pool = pool
         self.schema_ready = asyncio.Event()
 
-    def connection(self) -> _Borrowed:
+    def connection(self) -> _Borrowed | _Held:
         return _Borrowed(self)
+
+    def bound(self, conn: asyncpg.Connection) -> BoundDatabase:
+        """The same database seen through one connection (say, inside a transaction): every
+        `connection()` of the result is that one."""
+        return BoundDatabase(self.pool, conn, self.schema_ready)
 
     async def close(self) -> None:
         await self.pool.close()
@@ -250,6 +255,33 @@ class Database:
     async def ping(self) -> None:
         async with self.connection() as conn:
             await conn.fetchval("SELECT 1")
+
+
+class BoundDatabase(Database):
+    def __init__(
+        self, pool: ConnectionPool, conn: asyncpg.Connection, ready: asyncio.Event
+    ) -> None:
+        super().__init__(pool)
+        self.schema_ready = ready
+        self.conn = conn
+
+    def connection(self) -> _Held:
+        return _Held(self.conn)
+
+
+class _Held:
+    """`async with` on a connection someone else borrowed: it stays theirs afterwards."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        return self.conn
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
 
 
 class _Borrowed:

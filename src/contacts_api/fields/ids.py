@@ -11,7 +11,9 @@ from contacts_api.fields.core import ParamType, fail
 from contacts_api.fields.text import PAD
 
 MAX_ID = 2**63 - 1
-_DIGITS = re.compile(r"[0-9]{1,64}")  # ASCII only: str.isdigit() would take '٣'
+# At most this many digits, leading zeros included: a bound on the text, not on the value.
+MAX_DIGITS = 64
+_DIGITS = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}")  # ASCII only: str.isdigit() would take '٣'
 
 
 def parse_id(text: str, invalid: ErrorCode, *, minimum: int = 1) -> int:
@@ -64,18 +66,34 @@ def _check_group_ids(text: str) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def _id_list_pattern() -> str:
-    """One ID or a comma-separated list; white space around each ID is ignored."""
+def _id_pattern() -> str:
+    """What `parse_id` takes: a decimal number from 1 to MAX_ID, in at most MAX_DIGITS digits
+    with its leading zeros, so a shorter number may have more of them."""
     maximum = str(MAX_ID)
-    # Decimal numbers from 1 to MAX_ID: shorter ones, then digit by digit below MAX_ID.
-    below = [f"[1-9][0-9]{{0,{len(maximum) - 2}}}"]
+
+    def zeros(length: int) -> str:
+        return f"0{{0,{MAX_DIGITS - length}}}"
+
+    def digits(count: int) -> str:
+        return "" if count == 0 else "[0-9]" if count == 1 else f"[0-9]{{{count}}}"
+
+    # Numbers shorter than MAX_ID, one length at a time.
+    numbers = [zeros(n) + "[1-9]" + digits(n - 1) for n in range(1, len(maximum))]
+    # As long as MAX_ID: digit by digit below it, then MAX_ID itself.
+    below = []
     for i, digit in enumerate(maximum):
         low, high, rest = int(i == 0), int(digit) - 1, len(maximum) - i - 1
         if high >= low:
             choice = str(low) if low == high else f"[{low}-{high}]"
-            below.append(maximum[:i] + choice + (f"[0-9]{{{rest}}}" if rest else ""))
+            below.append(maximum[:i] + choice + digits(rest))
     below.append(maximum)
-    one_id = f"{PAD}0{{0,{64 - len(maximum)}}}(?:{'|'.join(below)}){PAD}"
+    numbers.append(zeros(len(maximum)) + "(?:" + "|".join(below) + ")")
+    return "(?:" + "|".join(numbers) + ")"
+
+
+def _id_list_pattern() -> str:
+    """One ID or a comma-separated list; white space around each ID is ignored."""
+    one_id = f"{PAD}{_id_pattern()}{PAD}"
     return f"^{one_id}(?:,{one_id})*$"
 
 

@@ -66,6 +66,16 @@ LIMIT = bounded_int(
 )
 
 
+CHANGES_LIMIT = bounded_int(
+    "ChangesLimit",
+    minimum=1,
+    maximum=10_000,
+    invalid=ErrorCode.LIMIT_INVALID,
+    description="At most this many changes (default 1000).",
+    example=1000,
+)
+
+
 def _check_instant(text: str) -> int:
     if not _SIGNED.fullmatch(text) or abs(value := int(text)) > MAX_ID:
         fail(ErrorCode.UPDATED_SINCE_INVALID)
@@ -85,4 +95,5 @@ UPDATED_SINCE = ParamType(
 Version = Annotated[int | None, VERSION]
 After = Annotated[int | None, AFTER]
 Limit = Annotated[int | None, LIMIT]
+ChangesLimit = Annotated[int | None, CHANGES_LIMIT]
 UpdatedSince = Annotated[int | None, UPDATED_SINCE]

@@ -3,6 +3,7 @@ then FastAPI for everything else (the docs page, /openapi.json, the 404 of an un
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from contacts_api import __version__
+from contacts_api import __version__, maintenance
 from contacts_api.config import Settings
 from contacts_api.database.migrations import ensure_schema
 from contacts_api.database.pool import Database, create_pool
@@ -118,13 +119,25 @@ class ContactsApi:
         )
         database = Database(pool)
         self.services = Services(
-            database, KeyCache(settings.apikey_cache_ttl), settings.retry_after
+            database,
+            KeyCache(settings.apikey_cache_ttl),
+            settings.retry_after,
+            idempotency_ttl=settings.idempotency_ttl_hours * 3600,
         )
         flushing = FlushTask(self.metrics, pool) if self.metrics is not None else None
         migrating = await ensure_schema(settings.migration_url or settings.database_url, database)
+        cleaning = asyncio.create_task(
+            maintenance.run(
+                database,
+                interval=settings.maintenance_interval,
+                tombstone_retention=settings.tombstone_retention_days * 86400,
+                key_ttl=settings.idempotency_ttl_hours * 3600,
+            )
+        )
         try:
             yield
         finally:
+            cleaning.cancel()
             if migrating is not None:
                 migrating.cancel()
             await database.close()

@@ -15,12 +15,14 @@ docs/architecture.md says why this path does not go through FastAPI's.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, get_args, get_type_hints
 
+import orjson
 from starlette.types import Receive, Scope, Send
 
 from contacts_api.database.pool import Database
@@ -30,6 +32,7 @@ from contacts_api.fields.core import RequestModel
 from contacts_api.http.apikey import KeyCache, authenticate
 from contacts_api.http.edge import INFO, RequestInfo
 from contacts_api.http.envelope import Answer, Success, code_answer, error_answer
+from contacts_api.http.idempotency import Once, idempotency_key
 from contacts_api.http.params import Params, read_params
 from contacts_api.logs import RateLimited
 
@@ -46,13 +49,14 @@ class Services:
     db: Database
     keys: KeyCache
     retry_after: int
+    idempotency_ttl: float  # seconds
 
 
 @dataclass(frozen=True, slots=True)
 class Context:
     params: Params
     controluser: int
-    services: Services
+    db: Database  # the pool, or the connection of the request's transaction
 
 
 Resolver = Callable[[Context], Any]
@@ -65,9 +69,9 @@ def _resolver(name: str, annotation: Any) -> Resolver:
         return lambda ctx: model.parse(ctx.params)
     if inspect.isclass(annotation) and issubclass(annotation, TenantRepository):
         repository: type[TenantRepository] = annotation
-        return lambda ctx: repository(ctx.services.db, ctx.controluser)
+        return lambda ctx: repository(ctx.db, ctx.controluser)
     if annotation is Database:
-        return lambda ctx: ctx.services.db
+        return lambda ctx: ctx.db
     raise TypeError(f"handler parameter {name}: cannot provide a {annotation!r}")
 
 
@@ -81,6 +85,7 @@ class Endpoint:
     handler: Handler
     errors: tuple[ErrorCode, ...]
     public: bool  # no API key (health probes)
+    idempotent: bool  # takes an Idempotency-Key (every call that changes data)
     description: str = ""
     request_model: type[RequestModel] | None = None
     response_model: type[Success] = field(init=False)
@@ -107,6 +112,12 @@ class Endpoint:
             for param in self.request_model.params().values():
                 codes += param.all_codes
         codes += self.errors
+        if self.idempotent:
+            codes += [
+                ErrorCode.IDEMPOTENCY_KEY_INVALID,
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS,
+            ]
         if self.uses_database:
             codes.append(ErrorCode.SERVICE_UNAVAILABLE)
         return tuple(dict.fromkeys(codes))
@@ -138,8 +149,30 @@ class Endpoint:
             controluser = info.controluser = await authenticate(
                 scope, params, services.db, services.keys
             )
-        context = Context(params, controluser, services)
+        if self.idempotent:
+            key = idempotency_key(scope)
+            if key is not None:
+                once = Once(
+                    services.db,
+                    services.idempotency_ttl,
+                    controluser=controluser,
+                    path=self.path,
+                    key=key,
+                    fingerprint=self.fingerprint(params),
+                )
+                return await once.answer(lambda db: self._call(params, controluser, db))
+        return await self._call(params, controluser, services.db)
+
+    async def _call(self, params: Params, controluser: int, db: Database) -> Answer[Any]:
+        context = Context(params, controluser, db)
         return await self.handler(*[resolve(context) for resolve in self.resolvers])
+
+    def fingerprint(self, params: Params) -> bytes:
+        """The request's parameters after the rules of contract §1 (only those the endpoint
+        takes, stripped, empty ones left out), whatever method or encoding carried them."""
+        names = self.request_model.params() if self.request_model else {}
+        given = {name: text for name in names if (text := params.get(name, "").strip())}
+        return hashlib.sha256(orjson.dumps(given, option=orjson.OPT_SORT_KEYS)).digest()
 
 
 class Routes:
@@ -166,6 +199,7 @@ class Routes:
             summary=summary,
             errors=errors,
             public=public,
+            idempotent=False,
         )
 
     def write(
@@ -180,6 +214,7 @@ class Routes:
             summary=summary,
             errors=errors,
             public=False,
+            idempotent=True,
         )
 
     def _add(
@@ -191,10 +226,11 @@ class Routes:
         summary: str,
         errors: tuple[ErrorCode, ...],
         public: bool,
+        idempotent: bool,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             endpoint = Endpoint(
-                path, methods, operation_id, summary, self.tag, handler, errors, public
+                path, methods, operation_id, summary, self.tag, handler, errors, public, idempotent
             )
             self.endpoints.append(endpoint)
             return handler

@@ -151,8 +151,8 @@ ECHO = {
 
 class ErrorResponse(BaseModel):
     """Every error answer. `errors` and the echo object (`contact` on contact endpoints,
-    `group` on group endpoints) come with parameter, not-found and conflict errors; key and
-    generic errors carry just `status` and `error`."""
+    `group` on group endpoints, `changes` on the change feed) come with parameter, not-found
+    and conflict errors; key and generic errors carry just `status` and `error`."""
 
     status: Literal["error"]
     error: Annotated[str, WithJsonSchema(ANY_CODE)]
@@ -162,6 +162,7 @@ class ErrorResponse(BaseModel):
     ) = None
     contact: Annotated[dict[str, Any], WithJsonSchema(ECHO)] | SkipJsonSchema[None] = None
     group: Annotated[dict[str, Any], WithJsonSchema(ECHO)] | SkipJsonSchema[None] = None
+    changes: Annotated[dict[str, Any], WithJsonSchema(ECHO)] | SkipJsonSchema[None] = None
 
 
 def error_body(error: ApiError) -> bytes:

@@ -49,9 +49,21 @@ LINKS = {
     "createContact": (
         "/contact/controlcontact",
         "contact",
-        ("viewContact", "addGroup", "removeGroup", "deleteContact"),
+        (
+            "viewContact",
+            "updateContact",
+            "optoutContact",
+            "optinContact",
+            "addGroup",
+            "removeGroup",
+            "deleteContact",
+        ),
     ),
-    "createGroup": ("/group/controlgroup", "group", ("addGroup", "removeGroup", "deleteGroup")),
+    "createGroup": (
+        "/group/controlgroup",
+        "group",
+        ("viewGroup", "updateGroup", "addGroup", "removeGroup", "deleteGroup"),
+    ),
 }
 
 
