@@ -249,6 +249,45 @@ async def test_seed_flow_through_the_generated_client(
         assert listed.contacts == []
 
 
+async def test_the_contact_book_through_the_generated_client(
+    generated: Any, live_server: LiveServer, make_user: Callable[[str], Awaitable[User]]
+) -> None:
+    """Part two as a generated client uses it: create, update with a version, a
+    VERSION_MISMATCH read as a typed error, find by q, page with after and limit."""
+    m = generated.models
+    user = await make_user("book")
+    async with generated.authenticated(live_server.base_url, user.apikey) as client:
+        created = await generated.op("create_contact").asyncio(client=client, fullname="Jensine")
+        assert isinstance(created, m.CreateContactResponse)
+        contact = created.contact.controlcontact
+        updated = await generated.op("update_contact_post").asyncio(
+            client=client,
+            body=m.ContactUpdateForm(contact=contact, custom1="VIP", version=1),
+        )
+        assert isinstance(updated, m.UpdateContactResponse)
+        assert (updated.contact.custom1, updated.contact.version) == ("VIP", 2)
+        stale = await generated.op("update_contact").asyncio_detailed(
+            client=client, contact=contact, custom1="again", version=1
+        )
+        assert stale.status_code == 409
+        assert isinstance(stale.parsed, m.ErrorResponse)
+        assert stale.parsed.error == m.ErrorCode.VERSION_MISMATCH
+        assert stale.parsed.contact.additional_properties == {"version": "1", "current": 2}
+        for name in ("Jens A", "Jens B", "Other"):
+            await generated.op("create_contact").asyncio(client=client, fullname=name)
+        found = await generated.op("view_contacts").asyncio(client=client, q="jens")
+        assert isinstance(found, m.ViewContactsResponse)
+        assert [c.fullname for c in found.contacts] == ["Jensine", "Jens A", "Jens B"]
+        page = await generated.op("view_contacts").asyncio(
+            client=client, limit=2, total=m.Total.YES
+        )
+        assert [c.fullname for c in page.contacts] == ["Jensine", "Jens A"]
+        assert page.total == 4
+        rest = await generated.op("view_contacts").asyncio(client=client, limit=2, after=page.next_)
+        assert [c.fullname for c in rest.contacts] == ["Jens B", "Other"]
+        assert rest.next_ is None
+
+
 async def test_errors_are_typed_in_the_generated_client(
     generated: Any, live_server: LiveServer, make_user: Callable[[str], Awaitable[User]]
 ) -> None:

@@ -43,7 +43,7 @@ def flag_type(name: str, *, invalid: ErrorCode, description: str) -> ParamType:
         name=name,
         check=check,
         invalid=invalid,
-        schema={"type": "integer", "enum": [0, 1]},
+        schema={"type": "integer", "enum": [0, 1], "x-enum-varnames": ["NO", "YES"]},
         description=description,
         examples=(1,),
     )

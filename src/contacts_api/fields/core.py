@@ -137,7 +137,8 @@ class RequestModel(BaseModel):
 
     @classmethod
     def required(cls) -> list[str]:
-        return [name for name, p in cls.params().items() if p.empty is not None]
+        """The parameters that must be sent (the fields without a default)."""
+        return [name for name, field in cls.model_fields.items() if field.is_required()]
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> Self:

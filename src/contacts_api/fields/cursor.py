@@ -17,6 +17,7 @@ from typing import Annotated
 
 from contacts_api.errors import ErrorCode
 from contacts_api.fields.core import ParamType, fail
+from contacts_api.fields.text import PAD, optional_pattern
 
 _DIGEST_KEY = b"contacts-api change feed cursor v1"
 _PAYLOAD = re.compile(r"1\.([0-9]{1,19})\.([01])\.([0-9]{1,19})")
@@ -60,7 +61,7 @@ CURSOR = ParamType(
     name="Cursor",
     check=_check_cursor,
     invalid=ErrorCode.CURSOR_INVALID,
-    schema={"type": "string", "pattern": "^[ ]*(?:[A-Za-z0-9_-]{8,80})?[ ]*$"},
+    schema={"type": "string", "pattern": optional_pattern(f"{PAD}[A-Za-z0-9_-]{{8,80}}{PAD}")},
     description=(
         "Where the last answer ended: its `next`. Without it the feed starts from the "
         "beginning (every live contact and group, and the deletions still kept)."
