@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -161,9 +162,16 @@ async def test_two_workers_add_up_in_one_scrape(
     database_url: str, make_user: Callable[[str], Awaitable[User]], tmp_path: Path
 ) -> None:
     user = await make_user("metrics")
+    dead = subprocess.Popen(["true"])  # a PID that no longer runs
+    dead.wait()
+    orphan = tmp_path / f"contacts-api-metrics-{dead.pid}-x1y2z3"  # left by a killed serve
+    orphan.mkdir()
+    (orphan / "counter_1.db").write_bytes(b"")
     server = start_server(database_url, "--workers", "2", TMPDIR=str(tmp_path))
     try:
+        assert not orphan.exists()
         [made] = list(tmp_path.glob("contacts-api-metrics-*"))  # serve's own directory
+        assert made.name.startswith(f"contacts-api-metrics-{server.process.pid}-")
         headers = {"X-API-Key": user.apikey}
         responses: list[httpx.Response] = []
         # New connections until both workers have answered (the kernel picks the worker).

@@ -19,9 +19,10 @@ hang-up reaches the whole process group) stops gracefully too.
 
 Metrics in multiprocess mode: every worker writes its metrics to files in
 PROMETHEUS_MULTIPROC_DIR (the `serve` process makes a fresh temporary directory when the
-variable is not set, and removes it at exit; a directory given is cleared of earlier `*.db`
-files at start, as prometheus-client asks). The supervisor marks a worker that exits as dead
-(`mark_process_dead`), so its live gauges stop counting; its counters stay in the sums.
+variable is not set, and removes it at exit, and those of `serve` processes killed outright;
+a directory given is cleared of earlier `*.db` files at start, as prometheus-client asks).
+The supervisor marks a worker that exits as dead (`mark_process_dead`), so its live gauges
+stop counting; its counters stay in the sums.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 STARTUP_FAILURE = 3  # uvicorn's exit status when the server could not start
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's (read when it is imported)
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_DIR_PREFIX = "contacts-api-metrics-"  # then the serve process's PID
 
 log = logging.getLogger("contacts_api.serve")
 
@@ -244,13 +246,34 @@ def metrics_directory(settings: Settings) -> Iterator[str | None]:
     if "prometheus_client" in sys.modules:
         # It chose its single-process mode when imported; the workers would count unseen.
         raise RuntimeError(f"prometheus_client was imported before {MULTIPROC_ENV} was set")
-    made = tempfile.mkdtemp(prefix="contacts-api-metrics-")
+    _remove_orphaned_directories()
+    made = tempfile.mkdtemp(prefix=f"{_DIR_PREFIX}{os.getpid()}-")
     os.environ[MULTIPROC_ENV] = made
     try:
         yield made
     finally:
         os.environ.pop(MULTIPROC_ENV, None)
         shutil.rmtree(made, ignore_errors=True)
+
+
+def _remove_orphaned_directories() -> None:
+    """The directories of `serve` processes that were killed outright (SIGKILL: no clean-up
+    ran); each names its process."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_DIR_PREFIX}*-*"):
+        pid = path.name.removeprefix(_DIR_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            log.info("removed %s, left by a serve that was killed", path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextlib.contextmanager
