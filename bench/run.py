@@ -50,7 +50,7 @@ from typing import Any
 
 import asyncpg
 
-from contacts_api.contacts.repository import _GROUPS_OF_EACH
+from contacts_api.contacts.repository import GROUPS_OF_EACH
 from contacts_api.contacts.shape import COLUMNS
 
 BENCH = Path(__file__).resolve().parent
@@ -338,7 +338,7 @@ def print_throughput(report: dict[str, Any]) -> None:
 # What PostgreSQL's own COPY writes for the same contacts: the contact object's columns (its
 # groups included), and the table's plain columns.
 COPY_QUERIES = {
-    "copy_seconds": f"SELECT {COLUMNS} FROM contacts c {_GROUPS_OF_EACH}",
+    "copy_seconds": f"SELECT {COLUMNS} FROM contacts c {GROUPS_OF_EACH}",
     "copy_plain_seconds": "SELECT c.* FROM contacts c",
 }
 
