@@ -105,6 +105,7 @@ class User:
     controluser: int
     apikey: str
     key_id: int
+    database_url: str
 
 
 @pytest.fixture
@@ -115,7 +116,7 @@ def make_user(database_url: str) -> Callable[[str], Awaitable[User]]:
             issued = await UserRepository(conn).create_user(name)
         finally:
             await conn.close()
-        return User(issued.controluser, issued.apikey, issued.key_id)
+        return User(issued.controluser, issued.apikey, issued.key_id, database_url)
 
     return make
 

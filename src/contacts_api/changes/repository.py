@@ -94,7 +94,11 @@ _PURGE = """
 WITH purged AS (
     DELETE FROM tombstones WHERE (controluser, kind, id) IN (
         SELECT controluser, kind, id FROM tombstones
-         WHERE deleted < now() - make_interval(secs => $1) ORDER BY deleted LIMIT $2
+         WHERE deleted < now() - make_interval(secs => $1)
+           -- only what the feed could have served: a purged tombstone is always behind
+           -- a cursor the feed has handed out after it
+           AND changed < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+         ORDER BY deleted LIMIT $2
     ) RETURNING controluser, changed
 ), horizons AS (
     INSERT INTO feed_horizons (controluser, purged_through)

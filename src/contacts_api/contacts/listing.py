@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
+
 from contacts_api.contacts.requests import ContactQuery
 from contacts_api.contacts.shape import COLUMNS
 from contacts_api.database import paging
@@ -114,6 +116,7 @@ SELECT coalesce(array_agg(controlcontact ORDER BY controlcontact), '{{}}') FROM 
 ) numbered WHERE n % $2::int = 0
 """
 _COUNT = "SELECT count(*) FROM contacts c WHERE {where}"
+_CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
 _GROUP_EXISTS = "SELECT 1 FROM groups WHERE controluser = $1 AND controlgroup = $2"
 
 
@@ -128,26 +131,31 @@ class ContactList(TenantRepository):
         async with self.db.connection() as conn:
             return await conn.fetchval(_GROUP_EXISTS, self.controluser, controlgroup) is not None
 
+    async def _fetch(self, where: Filter, sql: str, *args: Any) -> asyncpg.Record:
+        """One row of a list statement. A filtered one is planned for the values at hand: a
+        prepared statement's generic plan cannot know how selective `q` is, and picks a scan
+        in ID order that reads the whole book for a rare word (seen: 0.3 s against 5 ms)."""
+        async with self.db.connection() as conn:
+            if not where.filtered:
+                row = await conn.fetchrow(sql, self.controluser, *args, *where.args)
+            else:
+                async with conn.transaction(readonly=True):
+                    await conn.execute(_CUSTOM_PLANS)
+                    row = await conn.fetchrow(sql, self.controluser, *args, *where.args)
+        assert row is not None
+        return row
+
     async def total(self, query: ContactQuery) -> int:
         """How many contacts match, whatever `after` and `limit` say."""
         where = Filter.of(query, first=2)
-        async with self.db.connection() as conn:
-            count: int = await conn.fetchval(
-                _COUNT.format(where=where.sql), self.controluser, *where.args
-            )
+        count: int = (await self._fetch(where, _COUNT.format(where=where.sql)))[0]
         return count
 
     async def page(self, query: ContactQuery, limit: int) -> ListPage:
         """At most `limit` matches after `query.after`, and where the next page starts."""
         where = Filter.of(query, first=5)
         sql = _page_sql(where.sql, ranged=not where.filtered)
-        start = query.after or 0
-        async with self.db.connection() as conn:
-            row = await conn.fetchrow(
-                sql, self.controluser, start, paging.MAX_ID, limit, *where.args
-            )
-        assert row is not None
-        json, last, more = row
+        json, last, more = await self._fetch(where, sql, query.after or 0, paging.MAX_ID, limit)
         return ListPage(json, last if more else None)
 
     def pages(self, query: ContactQuery) -> AsyncIterator[bytes]:
@@ -157,18 +165,11 @@ class ContactList(TenantRepository):
         bounds_sql = _BOUNDS.format(where=where.sql)
 
         async def fetch(start: int, end: int, limit: int) -> paging.Page:
-            async with self.db.connection() as conn:
-                row = await conn.fetchrow(
-                    page_sql, self.controluser, start, end, limit, *where.args
-                )
-            assert row is not None
+            row = await self._fetch(where, page_sql, start, end, limit)
             return paging.Page(row[0], row[1], row[2])
 
         async def bounds(after: int, size: int, count: int) -> list[int]:
-            async with self.db.connection() as conn:
-                ends: list[int] = await conn.fetchval(
-                    bounds_sql, self.controluser, size, count, after, *where.args
-                )
+            ends: list[int] = (await self._fetch(where, bounds_sql, size, count, after))[0]
             return ends
 
         return paging.pages(fetch, bounds, size=PAGE_SIZE, start=query.after or 0)
