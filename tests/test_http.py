@@ -136,3 +136,14 @@ async def test_unparseable_request_is_an_enveloped_400(live_server: LiveServer) 
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert b"application/json" in answer
     assert answer.endswith(b'{"status":"error","error":"BAD_REQUEST"}')
+
+
+async def test_the_docs_page_needs_no_internet(client: httpx.AsyncClient) -> None:
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    assert "http" not in page.text.replace("http://test", "")  # no CDN, no external URL
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"):
+        assert f"/docs-files/{asset}" in page.text
+        response = await client.get(f"/docs-files/{asset}")
+        assert response.status_code == 200, asset
+        assert len(response.content) > 1000

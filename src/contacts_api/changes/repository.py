@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contacts_api.changes.tables import CONTACT, GROUP
 from contacts_api.contacts.repository import GROUPS_OF_EACH
 from contacts_api.contacts.shape import COLUMNS
 from contacts_api.database.pool import Connection
 from contacts_api.database.repository import TenantRepository
+from contacts_api.database.tables import CONTACT, GROUP
 from contacts_api.fields.cursor import START, Position
 from contacts_api.groups.shape import GROUP_COLUMNS
 

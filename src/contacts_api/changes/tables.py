@@ -10,8 +10,6 @@ from sqlmodel import Field
 
 from contacts_api.database.tables import Base, changed_column, owner_column
 
-CONTACT, GROUP = 0, 1  # tombstone kinds, and their order in the feed
-
 
 class Tombstone(Base, table=True):
     __tablename__ = "tombstones"

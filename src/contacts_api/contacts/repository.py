@@ -13,11 +13,10 @@ from typing import Any
 
 import asyncpg
 
-from contacts_api.changes.tables import CONTACT
 from contacts_api.contacts.requests import ContactCreate
 from contacts_api.contacts.shape import COLUMNS
 from contacts_api.database.repository import TenantRepository
-from contacts_api.database.tables import CURRENT_XID
+from contacts_api.database.tables import CONTACT, CURRENT_XID
 from contacts_api.fields.phone import Msisdn
 
 # A contact's groups, looked up for each row (one contact, or a few).

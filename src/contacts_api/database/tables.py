@@ -40,6 +40,8 @@ def changed_column() -> Column[int]:
 
 # The current transaction's ID, as every write statement sets it into `changed`.
 CURRENT_XID = "(pg_current_xact_id())::text::bigint"
+# The kinds of things in the change feed (tombstones.kind), in their order there.
+CONTACT, GROUP = 0, 1
 
 
 # Indexes on expressions over our own SQL functions (the migrations create both), which the

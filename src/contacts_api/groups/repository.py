@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncpg
 
-from contacts_api.changes.tables import GROUP
 from contacts_api.contacts.repository import CHANGE
 from contacts_api.database.repository import TenantRepository
-from contacts_api.database.tables import CURRENT_XID
+from contacts_api.database.tables import CURRENT_XID, GROUP
 from contacts_api.groups.shape import DETAIL_COLUMNS, GROUP_COLUMNS, SUMMARY_COLUMNS
 
 _INSERT = f"""

@@ -4,11 +4,15 @@ then FastAPI for everything else (the docs page, /openapi.json, the 404 of an un
 from __future__ import annotations
 
 import asyncio
+import importlib.resources
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -164,9 +168,11 @@ class ContactsApi:
             version=__version__,
             description=DESCRIPTION,
             lifespan=lifespan,
+            docs_url=None,  # served below, from local files
             redoc_url=None,
             redirect_slashes=False,  # a stray slash is an unknown path, not a redirect
         )
+        _install_docs_page(app)
         endpoints = self.table.endpoints
 
         def openapi() -> dict[str, Any]:
@@ -183,6 +189,26 @@ class ContactsApi:
         app.openapi = openapi  # type: ignore[method-assign]
         _install_error_handlers(app)
         return app
+
+
+# Swagger UI's files, from the fastapi-offline package: the docs page needs no internet.
+SWAGGER_FILES = importlib.resources.files("fastapi_offline") / "static"
+
+
+def _install_docs_page(app: FastAPI) -> None:
+    app.mount("/docs-files", StaticFiles(directory=str(SWAGGER_FILES)), name="docs-files")
+
+    async def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title="contacts-api",
+            swagger_js_url=f"{root}/docs-files/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}/docs-files/swagger-ui.css",
+            swagger_favicon_url=f"{root}/docs-files/favicon.png",
+        )
+
+    app.add_api_route("/docs", docs, include_in_schema=False)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

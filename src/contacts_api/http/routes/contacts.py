@@ -3,6 +3,7 @@ parameters → repository → envelope."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -195,6 +196,17 @@ async def optin_contact(contacts: Contacts, ref: ContactRef) -> Answer[OptinCont
     return OptinContactResponse.raw(await _set_optout(contacts, ref, False))
 
 
+async def _memberships(
+    apply: Callable[[int, list[int]], Awaitable[None]], change: MembershipChange
+) -> dict[str, list[str]]:
+    """Changes the memberships; the payload both calls answer: the groups named, as strings."""
+    try:
+        await apply(change.contact, change.group)
+    except MembershipTargetMissing as missing:
+        raise change.not_found("contact" if missing.contact_missing else "group") from None
+    return {"groups": [str(g) for g in change.group]}
+
+
 @routes.write(
     "/contact/addgroup/api.json",
     "addGroup",
@@ -203,11 +215,7 @@ async def optin_contact(contacts: Contacts, ref: ContactRef) -> Answer[OptinCont
 )
 async def add_group(contacts: Contacts, change: MembershipChange) -> Answer[AddGroupResponse]:
     """All or nothing; adding a group the contact already has changes nothing."""
-    try:
-        await contacts.add_groups(change.contact, change.group)
-    except MembershipTargetMissing as missing:
-        raise change.not_found("contact" if missing.contact_missing else "group") from None
-    return AddGroupResponse.of({"groups": [str(g) for g in change.group]})
+    return AddGroupResponse.of(await _memberships(contacts.add_groups, change))
 
 
 @routes.write(
@@ -218,11 +226,7 @@ async def add_group(contacts: Contacts, change: MembershipChange) -> Answer[AddG
 )
 async def remove_group(contacts: Contacts, change: MembershipChange) -> Answer[RemoveGroupResponse]:
     """All or nothing; removing a group the contact does not have changes nothing."""
-    try:
-        await contacts.remove_groups(change.contact, change.group)
-    except MembershipTargetMissing as missing:
-        raise change.not_found("contact" if missing.contact_missing else "group") from None
-    return RemoveGroupResponse.of({"groups": [str(g) for g in change.group]})
+    return RemoveGroupResponse.of(await _memberships(contacts.remove_groups, change))
 
 
 @routes.write(
