@@ -145,14 +145,14 @@ async def create_contact(request: Request) -> Response:
             m,
             msisdn.dialcode if msisdn else None,
             msisdn.number if msisdn else None,
-            None,
-            None,
-            None,
-            None,  # custom1-4 and optout (contract §7), as the service sends them
-            None,
-            None,
-            None,
-            False,
+            None,  # email
+            None,  # birthday
+            None,  # sex
+            None,  # custom1
+            None,  # custom2
+            None,  # custom3
+            None,  # custom4
+            False,  # optout
         )
         if row["created"] is None:
             holder = row["existing"] or await conn.fetchval(_HOLDER, user, m)

@@ -85,9 +85,36 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
     await drop_database(server_url, url)
 
 
+THROUGH_PGBOUNCER = os.environ.get("CONTACTS_API_TEST_PGBOUNCER") == "1"
+
+
 @pytest.fixture(scope="session")
-async def app(database_url: str) -> AsyncIterator[ContactsApi]:
-    application = create_app(Settings(database_url=database_url, access_log=False))
+def service_env(database_url: str) -> Iterator[dict[str, str]]:
+    """How the service under test reaches the database: straight, or (with
+    CONTACTS_API_TEST_PGBOUNCER=1) through a real PgBouncer in transaction mode, as deployed.
+    The tests' own connections (setting up, checking what is stored) always go straight."""
+    if not THROUGH_PGBOUNCER:
+        yield {"DATABASE_URL": database_url}
+        return
+    from tests.infra import pgbouncer
+
+    with pgbouncer(database_url) as bouncer:
+        yield {
+            "DATABASE_URL": bouncer.url,
+            "CONTACTS_API_DB_POOLER": "pgbouncer",
+            "MIGRATIONS_DATABASE_URL": database_url,
+        }
+
+
+@pytest.fixture(scope="session")
+async def app(service_env: dict[str, str]) -> AsyncIterator[ContactsApi]:
+    settings = Settings(
+        database_url=service_env["DATABASE_URL"],
+        migrations_database_url=service_env.get("MIGRATIONS_DATABASE_URL"),
+        db_pooler=service_env.get("CONTACTS_API_DB_POOLER", "none"),
+        access_log=False,
+    )
+    application = create_app(settings)
     async with application.lifespan():
         await asyncio.wait_for(application.database.schema_ready.wait(), timeout=30)
         yield application
@@ -228,9 +255,9 @@ def stop_server(server: LiveServer) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str) -> Iterator[LiveServer]:
+def live_server(database_url: str, service_env: dict[str, str]) -> Iterator[LiveServer]:
     """A real `contacts-api serve` process (two workers) on the test database."""
-    server = start_server(database_url, "--workers", "2")
+    server = start_server(database_url, "--workers", "2", **service_env)
     yield server
     stop_server(server)
 

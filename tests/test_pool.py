@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from contacts_api.database.pool import ConnectionPool, create_pool
+from contacts_api.database.pool import ConnectionPool, Database, create_pool
 
 APP = "contacts-api-pool-test"
 
@@ -122,3 +122,21 @@ async def test_a_failed_connect_frees_its_slot() -> None:
             await pool.acquire()
     assert pool._open == 0
     await pool.close()
+
+
+async def test_a_statement_undone_to_break_a_deadlock_is_retried(pool: ConnectionPool) -> None:
+    db = Database(pool)
+    tries = 0
+
+    async def attempt() -> str:
+        nonlocal tries
+        tries += 1
+        if tries < 3:
+            raise asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
+        return "done"
+
+    assert await db.retried(attempt) == "done"
+    assert tries == 3
+    tries = -10
+    with pytest.raises(asyncpg.exceptions.DeadlockDetectedError):
+        await db.retried(attempt)  # three tries, then the error stands

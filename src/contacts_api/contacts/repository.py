@@ -122,6 +122,7 @@ WITH gone AS (
 )
 INSERT INTO tombstones (controluser, kind, id, version)
 SELECT controluser, {CONTACT}, controlcontact, version + 1 FROM gone
+RETURNING 1
 """
 
 
@@ -210,16 +211,18 @@ class ContactRepository(TenantRepository):
         args: list[Any] = [self.controluser, controlcontact, version]
         for name in _SETTABLE:
             args += [name in columns, columns.get(name)]
-        async with self.db.connection() as conn:
-            try:
-                updated: bytes | None = await conn.fetchval(_UPDATE, *args)
-            except asyncpg.UniqueViolationError:
+        try:
+            row = await self.write(_UPDATE, *args)
+        except asyncpg.UniqueViolationError:
+            async with self.db.connection() as conn:
                 holder = await conn.fetchval(_HOLDER, self.controluser, columns["msisdn"])
-                raise MsisdnTaken(holder) from None
-            if updated is not None:
-                return updated
-            # Nothing changed: not the user's, another version, or nothing to change. Read
-            # anew (a statement of its own sees what a concurrent update committed).
+            raise MsisdnTaken(holder) from None
+        if row is not None:
+            updated: bytes = row[0]
+            return updated
+        # Nothing changed: not the user's, another version, or nothing to change. Read anew
+        # (a statement of its own sees what a concurrent update committed).
+        async with self.db.connection() as conn:
             row = await conn.fetchrow(_CURRENT, self.controluser, controlcontact)
         assert row is not None
         current, json = row
@@ -238,8 +241,7 @@ class ContactRepository(TenantRepository):
 
     async def _change_memberships(self, sql: str, controlcontact: int, groups: list[int]) -> None:
         try:
-            async with self.db.connection() as conn:
-                row = await conn.fetchrow(sql, self.controluser, controlcontact, groups)
+            row = await self.write(sql, self.controluser, controlcontact, groups)
         except asyncpg.ForeignKeyViolationError as exc:
             # A concurrent delete removed the contact or a group between our check and insert.
             contact_gone = "contacts" in (exc.constraint_name or "")
@@ -251,6 +253,4 @@ class ContactRepository(TenantRepository):
             raise MembershipTargetMissing(contact_missing=False)
 
     async def delete(self, controlcontact: int) -> bool:
-        async with self.db.connection() as conn:
-            status: str = await conn.execute(_DELETE, self.controluser, controlcontact)
-        return status != "INSERT 0 0"
+        return await self.write(_DELETE, self.controluser, controlcontact) is not None

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import TypeVar
 
 import asyncpg
 
@@ -52,6 +54,11 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     # PostgreSQL shuts down): its protocol state is broken, so it is answered like an outage.
     asyncpg.exceptions.InternalClientError,
 )
+# PostgreSQL undid the statement (or transaction) to let another go on: worth another try.
+CONFLICTS = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
+CONFLICT_TRIES = 3
+T = TypeVar("T")
+
 # Cut off mid-statement (or broken): never handed out again.
 _DISCARD_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     *UNAVAILABLE_ERRORS,
@@ -244,6 +251,19 @@ class Database:
     def connection(self) -> _Borrowed | _Held:
         return _Borrowed(self)
 
+    async def retried(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """`attempt()`, run again (up to twice) when PostgreSQL aborted it to break a deadlock
+        or a serialization conflict: a statement of its own is then undone whole, and simply
+        retried. (Bound to a transaction, the whole transaction is what must be retried.)"""
+        for tries in range(CONFLICT_TRIES):
+            try:
+                return await attempt()
+            except CONFLICTS:
+                if tries + 1 == CONFLICT_TRIES:
+                    raise
+                await asyncio.sleep(0.005 * (tries + 1))
+        raise AssertionError("not reached")
+
     def bound(self, conn: asyncpg.Connection) -> BoundDatabase:
         """The same database seen through one connection (say, inside a transaction): every
         `connection()` of the result is that one."""
@@ -267,6 +287,9 @@ class BoundDatabase(Database):
 
     def connection(self) -> _Held:
         return _Held(self.conn)
+
+    async def retried(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        return await attempt()  # the transaction's owner retries it whole
 
 
 class _Held:

@@ -93,6 +93,7 @@ class GroupRepository(TenantRepository):
         return listed
 
     async def delete(self, controlgroup: int) -> bool:
-        async with self.db.connection() as conn:
-            deleted: int = await conn.fetchval(_DELETE, self.controluser, controlgroup)
+        row = await self.write(_DELETE, self.controluser, controlgroup)
+        assert row is not None
+        deleted: int = row[0]
         return deleted > 0

@@ -66,6 +66,10 @@ class Once:
         self.fingerprint = fingerprint
 
     async def answer(self, work: Callable[[Database], Awaitable[Answer[Any]]]) -> Answer[Any]:
+        # A deadlock undoes the whole transaction, the key's claim included: run it all again.
+        return await self.db.retried(lambda: self._once(work))
+
+    async def _once(self, work: Callable[[Database], Awaitable[Answer[Any]]]) -> Answer[Any]:
         async with self.db.connection() as conn:
             try:
                 async with conn.transaction():
