@@ -17,11 +17,12 @@ import httpx
 import psutil
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from contacts_api.config import Settings
-from contacts_api.http.metrics import BUCKETS, BatchHistogram
+from contacts_api.http.metrics import BUCKETS, BatchHistogram, exposition_registry
 from contacts_api.main import create_app
 from tests.conftest import Api, User, free_port, start_server, stop_server
 
@@ -149,6 +150,18 @@ def multiproc_dir() -> Iterator[Path]:
 def workers_that_answered(responses: list[httpx.Response]) -> set[str]:
     """Each worker makes request IDs with a random prefix of its own (http/edge.py)."""
     return {r.headers["x-request-id"][:12] for r in responses}
+
+
+def test_a_scrape_skips_a_file_a_worker_is_creating(multiproc_dir: Path) -> None:
+    """prometheus-client creates a worker's file empty, then sizes it: a scrape in between
+    still answers, with every other file's values."""
+    written = MmapedDict(str(multiproc_dir / "counter_101.db"))  # type: ignore[no-untyped-call]
+    key = mmap_key("contacts_api_requests", "contacts_api_requests_total", ["route"], ["/x"], "")
+    written.write_value(key, 3.0, 0.0)  # type: ignore[no-untyped-call]
+    written.close()  # type: ignore[no-untyped-call]
+    (multiproc_dir / "counter_102.db").write_bytes(b"")  # being created this instant
+    samples = parse(generate_latest(exposition_registry(str(multiproc_dir))).decode())
+    assert value(samples, "contacts_api_requests_total", route="/x") == 3
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 10) -> None:

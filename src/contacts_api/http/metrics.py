@@ -23,10 +23,11 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import glob
 import math
 import os
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -42,6 +43,7 @@ OTHER_METHOD: Final = "other"
 # Request latency, in seconds: most answers take 1-20 ms here; a streamed list takes seconds.
 BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _BOUNDS: Final = (*BUCKETS, math.inf)
+_HEADER_BYTES: Final = 8  # a metrics file's "bytes used" word, and its padding
 
 
 def multiprocess_dir() -> str | None:
@@ -209,9 +211,31 @@ class FlushTask:
         self.metrics.stopped()
 
 
+class _StartedFilesCollector(MultiProcessCollector):
+    """MultiProcessCollector without the files a worker is creating this instant.
+
+    prometheus-client creates a worker's file empty and only then sizes it; a scrape that
+    globs it in between fails (struct.error, a 500). Such a file holds no value yet."""
+
+    def __init__(self, registry: CollectorRegistry, path: str) -> None:
+        super().__init__(registry, path=path)  # type: ignore[no-untyped-call]
+        self.path = path
+
+    def collect(self) -> Any:
+        files = glob.glob(os.path.join(self.path, "*.db"))
+        return self.merge([f for f in files if _has_header(f)], accumulate=True)  # type: ignore[no-untyped-call]
+
+
+def _has_header(file: str) -> bool:
+    try:
+        return os.stat(file).st_size >= _HEADER_BYTES
+    except FileNotFoundError:  # a dead worker's live gauge, removed since the glob
+        return False
+
+
 def exposition_registry(path: str) -> CollectorRegistry:
     """A registry that reads every process's metrics from `path` (for a metrics port of its
     own)."""
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=path)  # type: ignore[no-untyped-call]
+    _StartedFilesCollector(registry, path=path)
     return registry
