@@ -77,6 +77,24 @@ class ErrorCode(StrEnum):
     AFTER_INVALID = auto(), 400, "`after` is not an integer from 0 to 2^63-1."
     LIMIT_INVALID = auto(), 400, "`limit` is not an integer from 1 to 10000."
     TOTAL_INVALID = auto(), 400, "`total` is not 0 or 1."
+    # 400: import (contract §10)
+    ONDUPLICATE_INVALID = auto(), 400, "`onduplicate` is not `error`, `skip` or `update`."
+    ATOMIC_INVALID = auto(), 400, "`atomic` is not 0 or 1."
+    IMPORT_HEADER_INVALID = (
+        auto(),
+        400,
+        "The CSV header names an unknown or repeated column (`column`), or has no `fullname`.",
+    )
+    IMPORT_INVALID = (
+        auto(),
+        400,
+        "The CSV body is empty, has no data row, is not UTF-8 or not valid CSV (`row`: where).",
+    )
+    IMPORT_ROLLED_BACK = (
+        auto(),
+        400,
+        "`atomic=1` and a row failed: nothing was stored (`import` reports every row).",
+    )
     # 400: retry-safe writes (contract §11)
     IDEMPOTENCY_KEY_INVALID = (
         auto(),
@@ -131,7 +149,8 @@ class ErrorCode(StrEnum):
     REQUEST_TOO_LARGE = (
         auto(),
         413,
-        "The request body is over 1 MiB, or the request line and headers over 64 KiB.",
+        "The request body is over 1 MiB (an import: over 100 MiB or 1,000,000 data rows), or"
+        " the request line and headers over 64 KiB.",
     )
     URI_TOO_LONG = auto(), 414, "The query string is over 8 KiB."
     # 500 / 503
@@ -158,6 +177,7 @@ class ApiError(Exception):
         echo_key: str | None = None,
         echo: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        report: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(code.value)
         self.code = code
@@ -165,6 +185,7 @@ class ApiError(Exception):
         self.echo_key = echo_key
         self.echo = echo
         self.headers = headers
+        self.report = report  # more keys of the body (an import rolled back: `import`)
 
     @classmethod
     def about(cls, code: ErrorCode, echo_key: str, echo: dict[str, Any]) -> ApiError:

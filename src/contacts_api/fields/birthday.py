@@ -93,5 +93,32 @@ BIRTHDAY_FILTER = ParamType(
     examples=("today", "12-24"),
 )
 
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+
+def check_csv_birthday(text: str) -> date:
+    """In a CSV (contract §10): `YYYY-MM-DD` (what an export writes), or a Unix timestamp."""
+    found = _ISO_DATE.fullmatch(text)
+    if found is None:
+        return check_birthday(text)
+    try:
+        day = date(int(found[1]), int(found[2]), int(found[3]))
+    except ValueError:
+        fail(ErrorCode.BIRTHDAY_INVALID)
+    if not EARLIEST <= day <= today_in_copenhagen():
+        fail(ErrorCode.BIRTHDAY_INVALID)
+    return day
+
+
+CSV_BIRTHDAY = ParamType(
+    name="CsvBirthday",
+    check=check_csv_birthday,
+    invalid=ErrorCode.BIRTHDAY_INVALID,
+    schema={"type": "string"},
+    description="In a CSV: YYYY-MM-DD or a Unix timestamp, between 1900-01-01 and today.",
+    examples=("1980-02-01",),
+)
+
 Birthday = Annotated[date | None, BIRTHDAY]
+CsvBirthday = Annotated[date | None, CSV_BIRTHDAY]
 BirthdayFilter = Annotated[tuple[int, ...] | None, BIRTHDAY_FILTER]

@@ -58,5 +58,34 @@ TOTAL = flag_type(
     "Total", invalid=ErrorCode.TOTAL_INVALID, description="1: also count every match."
 )
 
+ATOMIC = flag_type(
+    "Atomic",
+    invalid=ErrorCode.ATOMIC_INVALID,
+    description="1: all rows or none (any failed row rolls the import back); 0: the default.",
+)
+ON_DUPLICATE_CHOICES = ("error", "skip", "update")
+
+
+def _check_on_duplicate(text: str) -> str:
+    if text not in ON_DUPLICATE_CHOICES:
+        fail(ErrorCode.ONDUPLICATE_INVALID)
+    return text
+
+
+ON_DUPLICATE = ParamType(
+    name="OnDuplicate",
+    check=_check_on_duplicate,
+    invalid=ErrorCode.ONDUPLICATE_INVALID,
+    schema={"type": "string", "enum": list(ON_DUPLICATE_CHOICES)},
+    description=(
+        "What a row does whose msisdn another contact already has (in the book or an earlier "
+        "row): `error` (the default) fails it with MSISDN_EXISTS, `skip` counts it as skipped, "
+        "`update` sets that contact's columns named in the header."
+    ),
+    examples=("update",),
+)
+
+Atomic = Annotated[bool | None, ATOMIC]
+OnDuplicate = Annotated[str | None, ON_DUPLICATE]
 Optout = Annotated[bool | None, OPTOUT]
 Total = Annotated[bool | None, TOTAL]

@@ -121,7 +121,25 @@ GROUP_FILTER = ParamType(
     examples=(100,),
 )
 
+
+def _check_csv_group_ids(text: str) -> list[int]:
+    """In a CSV (contract §10): `;`-separated, items stripped, empty items ignored."""
+    ids = [parse_id(part, ErrorCode.GROUP_INVALID) for p in text.split(";") if (part := p.strip())]
+    return list(dict.fromkeys(ids))
+
+
+CSV_GROUP_IDS = ParamType(
+    name="CsvGroupIds",
+    check=_check_csv_group_ids,
+    invalid=ErrorCode.GROUP_INVALID,
+    not_found=ErrorCode.GROUP_NOT_FOUND,
+    schema={"type": "string"},
+    description="In a CSV: the user's group IDs, `;`-separated (`1; 2;` is `1;2`).",
+    examples=("100;101",),
+)
+
 ContactId = Annotated[int, CONTACT_ID]
+CsvGroupIds = Annotated[list[int] | None, CSV_GROUP_IDS]
 GroupFilter = Annotated[int | None, GROUP_FILTER]
 GroupId = Annotated[int, GROUP_ID]
 GroupIds = Annotated[list[int], GROUP_IDS]

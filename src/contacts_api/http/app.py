@@ -23,7 +23,7 @@ from contacts_api.database.migrations import ensure_schema
 from contacts_api.database.pool import Database, create_pool
 from contacts_api.errors import ApiError, ErrorCode
 from contacts_api.http.apikey import KeyCache
-from contacts_api.http.edge import INFO, EdgeMiddleware, RequestInfo
+from contacts_api.http.edge import INFO, EdgeMiddleware, RequestInfo, route_path
 from contacts_api.http.endpoints import EndpointTable, Routes, Services
 from contacts_api.http.envelope import JSON, code_answer, error_body
 from contacts_api.http.metrics import FlushTask, RequestMetrics
@@ -33,13 +33,6 @@ from contacts_api.logs import AccessLog
 METRICS_PATH = "/metrics"
 DESCRIPTION = """The contact book of an SMS platform. Every answer is a JSON envelope:
 `{"status": "success", "success": CODE, ...}` or `{"status": "error", "error": CODE, ...}`."""
-
-
-def route_path(scope: Scope) -> str:
-    """The path without the public prefix (uvicorn puts its root_path in front of it)."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root) else path
 
 
 class ContactsApi:
@@ -59,7 +52,10 @@ class ContactsApi:
         # With CONTACTS_API_METRICS_PORT the `serve` process answers scrapes there instead.
         self._metrics_here = self.metrics is not None and settings.metrics_port is None
         self._edge = EdgeMiddleware(
-            self._dispatch, access_log=self.access_log, metrics=self.metrics
+            self._dispatch,
+            access_log=self.access_log,
+            metrics=self.metrics,
+            upload_paths=frozenset(e.path for e in self.table.endpoints if e.upload),
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -21,6 +21,7 @@ from contacts_api.logs import AccessLog
 
 MAX_QUERY_BYTES = 8 * 1024
 MAX_BODY_BYTES = 1024 * 1024
+UPLOAD_MAX_BYTES = 100 * 1024 * 1024  # an import's CSV (contract §10)
 # How much of a refused body is read and dropped (so the client reads our 413) before closing.
 DISCARD_MAX_BYTES = 64 * 1024 * 1024
 DISCARD_SECONDS = 10.0
@@ -58,9 +59,16 @@ def request_id(scope: Scope) -> bytes:
     return b"%s%020x" % (_ID_PREFIX, next(_ID_COUNTER))
 
 
-def _too_large(scope: Scope) -> bool:
+def route_path(scope: Scope) -> str:
+    """The path without the public prefix (uvicorn puts its root_path in front of it)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _too_large(scope: Scope, limit: int) -> bool:
     length = header(scope, b"content-length")
-    return length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES)
+    return length is not None and (not length.isdigit() or int(length) > limit)
 
 
 async def discard_body(receive: Receive) -> None:
@@ -79,11 +87,17 @@ async def discard_body(receive: Receive) -> None:
 
 class EdgeMiddleware:
     def __init__(
-        self, app: ASGIApp, *, access_log: AccessLog, metrics: RequestMetrics | None = None
+        self,
+        app: ASGIApp,
+        *,
+        access_log: AccessLog,
+        metrics: RequestMetrics | None = None,
+        upload_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.access_log = access_log
         self.metrics = metrics
+        self.upload_paths = upload_paths  # bodies up to UPLOAD_MAX_BYTES (an import)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,12 +116,13 @@ class EdgeMiddleware:
             await send(message)
 
         received = 0
+        limit = UPLOAD_MAX_BYTES if route_path(scope) in self.upload_paths else MAX_BODY_BYTES
 
         async def limited_receive() -> Message:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > MAX_BODY_BYTES:
+            if received > limit:
                 if message.get("more_body"):
                     await discard_body(receive)
                 raise ApiError(ErrorCode.REQUEST_TOO_LARGE)
@@ -120,7 +135,7 @@ class EdgeMiddleware:
             if len(scope["query_string"]) > MAX_QUERY_BYTES:
                 info.error = ErrorCode.URI_TOO_LONG
                 await error_answer(ApiError(ErrorCode.URI_TOO_LONG)).send(send_with_id)
-            elif _too_large(scope):
+            elif _too_large(scope, limit):
                 info.error = ErrorCode.REQUEST_TOO_LARGE
                 await discard_body(receive)
                 await error_answer(ApiError(ErrorCode.REQUEST_TOO_LARGE)).send(send_with_id)

@@ -6,10 +6,11 @@ A handler declares what it takes in its signature and what it answers in its ret
                  errors=(ErrorCode.CONTACT_NOT_FOUND,))
     async def view_contact(contacts: Contacts, ref: ContactRef) -> Answer[ViewContact]:
 
-`Routes.read` (GET) and `Routes.write` (GET and POST, for calls that change data) read that
-signature once, when the module is imported. Per request the endpoint then does exactly this:
-read the parameters, check the API key, parse the request model, make the repositories bound
-to the key's user, call the handler, send its answer. Nothing else is resolved per request;
+`Routes.read` (GET), `Routes.write` (GET and POST, for calls that change data) and
+`Routes.upload` (POST with a file, an import) read that signature once, when the module is
+imported. Per request the endpoint then does exactly this: read the parameters, check the API
+key, parse the request model, make the repositories bound to the key's user, call the
+handler, send its answer. (An upload's file is read by the handler, as a stream.) Nothing else is resolved per request;
 docs/architecture.md says why this path does not go through FastAPI's.
 """
 
@@ -34,6 +35,7 @@ from contacts_api.http.edge import INFO, RequestInfo
 from contacts_api.http.envelope import Answer, Success, code_answer, error_answer
 from contacts_api.http.idempotency import Once, idempotency_key
 from contacts_api.http.params import Params, read_params
+from contacts_api.http.upload import Upload
 from contacts_api.logs import RateLimited
 
 log = logging.getLogger("contacts_api")
@@ -57,6 +59,7 @@ class Context:
     params: Params
     controluser: int
     db: Database  # the pool, or the connection of the request's transaction
+    upload: Upload | None = None
 
 
 Resolver = Callable[[Context], Any]
@@ -72,6 +75,8 @@ def _resolver(name: str, annotation: Any) -> Resolver:
         return lambda ctx: repository(ctx.db, ctx.controluser)
     if annotation is Database:
         return lambda ctx: ctx.db
+    if annotation is Upload:
+        return lambda ctx: ctx.upload
     raise TypeError(f"handler parameter {name}: cannot provide a {annotation!r}")
 
 
@@ -86,6 +91,7 @@ class Endpoint:
     errors: tuple[ErrorCode, ...]
     public: bool  # no API key (health probes)
     idempotent: bool  # takes an Idempotency-Key (every call that changes data)
+    upload: bool = False  # a POST whose body is a file (`Upload`), not a form
     description: str = ""
     request_model: type[RequestModel] | None = None
     response_model: type[Success] = field(init=False)
@@ -143,36 +149,47 @@ class Endpoint:
     async def _answer(
         self, scope: Scope, receive: Receive, services: Services, info: RequestInfo
     ) -> Answer[Any]:
-        params = await read_params(scope, receive)
+        params = await read_params(scope, receive, form=not self.upload)
         controluser = 0
         if not self.public:
             controluser = info.controluser = await authenticate(
                 scope, params, services.db, services.keys
             )
-        if self.idempotent:
-            key = idempotency_key(scope)
+        key = idempotency_key(scope) if self.idempotent else None
+        upload, file_digest = None, b""
+        if self.upload:
+            upload = await Upload.start(scope, receive, params)
+            if self.request_model is not None:
+                self.request_model.parse(params)  # the options, checked before the file is read
             if key is not None:
-                once = Once(
-                    services.db,
-                    services.idempotency_ttl,
-                    controluser=controluser,
-                    path=self.path,
-                    key=key,
-                    fingerprint=self.fingerprint(params),
-                )
-                return await once.answer(lambda db: self._call(params, controluser, db))
-        return await self._call(params, controluser, services.db)
+                upload, file_digest = await upload.spooled()
+        if key is not None:
+            once = Once(
+                services.db,
+                services.idempotency_ttl,
+                controluser=controluser,
+                path=self.path,
+                key=key,
+                fingerprint=self.fingerprint(params, file_digest),
+            )
+            return await once.answer(lambda db: self._call(params, controluser, db, upload))
+        return await self._call(params, controluser, services.db, upload)
 
-    async def _call(self, params: Params, controluser: int, db: Database) -> Answer[Any]:
-        context = Context(params, controluser, db)
+    async def _call(
+        self, params: Params, controluser: int, db: Database, upload: Upload | None
+    ) -> Answer[Any]:
+        context = Context(params, controluser, db, upload)
         return await self.handler(*[resolve(context) for resolve in self.resolvers])
 
-    def fingerprint(self, params: Params) -> bytes:
+    def fingerprint(self, params: Params, file_digest: bytes = b"") -> bytes:
         """The request's parameters after the rules of contract §1 (only those the endpoint
-        takes, stripped, empty ones left out), whatever method or encoding carried them."""
+        takes, stripped, empty ones left out), whatever method or encoding carried them; and
+        an upload's file."""
         names = self.request_model.params() if self.request_model else {}
         given = {name: text for name in names if (text := params.get(name, "").strip())}
-        return hashlib.sha256(orjson.dumps(given, option=orjson.OPT_SORT_KEYS)).digest()
+        return hashlib.sha256(
+            orjson.dumps(given, option=orjson.OPT_SORT_KEYS) + file_digest
+        ).digest()
 
 
 class Routes:
@@ -217,6 +234,22 @@ class Routes:
             idempotent=True,
         )
 
+    def upload(
+        self, path: str, operation_id: str, *, summary: str, errors: tuple[ErrorCode, ...] = ()
+    ) -> Callable[[Handler], Handler]:
+        """An endpoint that takes a file (an import): POST only, the file as the body or as a
+        multipart part, the options in the query string or multipart fields."""
+        return self._add(
+            path,
+            operation_id=operation_id,
+            methods=("POST",),
+            summary=summary,
+            errors=errors,
+            public=False,
+            idempotent=True,
+            upload=True,
+        )
+
     def _add(
         self,
         path: str,
@@ -227,10 +260,20 @@ class Routes:
         errors: tuple[ErrorCode, ...],
         public: bool,
         idempotent: bool,
+        upload: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             endpoint = Endpoint(
-                path, methods, operation_id, summary, self.tag, handler, errors, public, idempotent
+                path,
+                methods,
+                operation_id,
+                summary,
+                self.tag,
+                handler,
+                errors,
+                public,
+                idempotent,
+                upload,
             )
             self.endpoints.append(endpoint)
             return handler

@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar, get_args
 
 import orjson
-from pydantic import BaseModel, WithJsonSchema
+from pydantic import BaseModel, Field, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 from starlette.types import Send
 
 from contacts_api.errors import ApiError, ErrorCode
+from contacts_api.imports.shape import ImportReport
 
 JSON = b"application/json; charset=utf-8"
 _JSON_HEADER = (b"content-type", JSON)
@@ -73,7 +74,11 @@ class Success(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         (cls.code,) = get_args(cls.model_fields["success"].annotation)
-        payload = [name for name in cls.model_fields if name not in ("status", "success")]
+        payload = [
+            field.alias or name
+            for name, field in cls.model_fields.items()
+            if name not in ("status", "success")
+        ]
         cls.key = payload[0] if payload else None
         head = b'{"status":"success","success":"%s"' % cls.code.encode()
         cls._head = head + (b',"%s":' % cls.key.encode() if cls.key else b"")
@@ -163,6 +168,7 @@ class ErrorResponse(BaseModel):
     contact: Annotated[dict[str, Any], WithJsonSchema(ECHO)] | SkipJsonSchema[None] = None
     group: Annotated[dict[str, Any], WithJsonSchema(ECHO)] | SkipJsonSchema[None] = None
     changes: Annotated[dict[str, Any], WithJsonSchema(ECHO)] | SkipJsonSchema[None] = None
+    import_: ImportReport | SkipJsonSchema[None] = Field(None, alias="import")  # rolled back
 
 
 def error_body(error: ApiError) -> bytes:
@@ -171,6 +177,8 @@ def error_body(error: ApiError) -> bytes:
         body["errors"] = error.errors
     if error.echo_key is not None:
         body[error.echo_key] = error.echo
+    if error.report is not None:
+        body.update(error.report)
     return orjson.dumps(body)
 
 

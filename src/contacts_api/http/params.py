@@ -26,14 +26,15 @@ def parse_urlencoded(raw: bytes) -> Params:
         if not pair:
             continue
         name, _, value = pair.partition(b"=")
-        key = _decode(name)
+        key = decode_value(name)
         if isinstance(key, InvalidText):
             continue  # a name that is not text cannot be one of ours: ignored like any unknown
-        params[key] = _decode(value)
+        params[key] = decode_value(value)
     return params
 
 
-def _decode(raw: bytes) -> str:
+def decode_value(raw: bytes) -> str:
+    """Text, or InvalidText (its lossy decoding) when `raw` is not UTF-8."""
     if b"%" not in raw and b"+" not in raw:
         try:
             return raw.decode("utf-8")
@@ -69,8 +70,9 @@ async def read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def read_params(scope: Scope, receive: Receive) -> Params:
+async def read_params(scope: Scope, receive: Receive, *, form: bool = True) -> Params:
+    """The query string's parameters, then (`form`) those of a POST's form body."""
     params = parse_urlencoded(scope["query_string"])
-    if scope["method"] == "POST" and is_form(scope):
+    if form and scope["method"] == "POST" and is_form(scope):
         params.update(parse_urlencoded(await read_body(receive)))
     return params
