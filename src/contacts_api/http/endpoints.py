@@ -10,8 +10,9 @@ A handler declares what it takes in its signature and what it answers in its ret
 `Routes.upload` (POST with a file, an import) read that signature once, when the module is
 imported. Per request the endpoint then does exactly this: read the parameters, check the API
 key, parse the request model, make the repositories bound to the key's user, call the
-handler, send its answer. (An upload's file is read by the handler, as a stream.) Nothing else is resolved per request;
-docs/architecture.md says why this path does not go through FastAPI's.
+handler, send its answer (an upload's file is read by the handler, as a stream). Nothing
+else is resolved per request; docs/architecture.md says why this path does not go through
+FastAPI's.
 """
 
 from __future__ import annotations
