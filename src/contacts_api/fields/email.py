@@ -1,5 +1,10 @@
 """The email parameter (contract §4): syntactically valid (the `email-validator` package, no
-DNS look-up), at most 254 characters."""
+DNS look-up), at most 254 characters.
+
+`check_email` accepts a plain ASCII address that email-validator would accept as it is (see
+`_is_plain`) without calling it, and asks the library for everything else: the same answer,
+~1.6 µs instead of ~19 µs per example.com-style address (bench/validators.py).
+`library_check_email` is the library alone."""
 
 from __future__ import annotations
 

@@ -1,6 +1,11 @@
 """The msisdn parameter (contract §4): a *possible* international number by libphonenumber's
 length rules (the `phonenumbers` package), stored as E.164 digits, calling code and national
-number. The JSON Schema pattern is built from the same phonenumbers metadata."""
+number. The JSON Schema pattern is built from the same phonenumbers metadata.
+
+`check_msisdn` answers a number that phonenumbers takes as written (no leading 0 or national
+prefix after the calling code, a possible length) from metadata read at import, and asks the
+library for the rest: the same answer, ~1.9 µs instead of ~11.8 µs per typed Danish, Swedish,
+German or US mobile number (bench/validators.py). `library_check_msisdn` is the library alone."""
 
 from __future__ import annotations
 
