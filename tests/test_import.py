@@ -270,13 +270,32 @@ async def test_multipart_without_a_file_is_an_empty_file(api: Api) -> None:
     assert response.json()["contact"] == {"row": 1}
 
 
-async def test_groups_of_another_user_are_not_found(api: Api, other_api: Api) -> None:
+async def test_groups_of_another_user_are_like_groups_that_never_existed(
+    api: Api, other_api: Api
+) -> None:
     theirs = await other_api.create_group("Theirs")
-    result = await report(api, f"fullname,groups\nA,{theirs}\n")
-    assert result["failures"][0]["error"] == "GROUP_NOT_FOUND"
-    # Their book is untouched, ours has nothing.
+    failures = []
+    for group in (theirs, 2**63 - 1):
+        result = await report(api, f"fullname,groups\nA,{group}\n", onduplicate="update")
+        failures.append(result["failures"])
+    assert failures[0] == [
+        {
+            "row": 2,
+            "error": "GROUP_NOT_FOUND",
+            "errors": ["GROUP_NOT_FOUND"],
+            "contact": {"groups": str(theirs)},
+        }
+    ]
+    assert failures[1][0]["contact"] == {"groups": str(2**63 - 1)}
     assert await book(other_api) == []
     assert await book(api) == []
+
+
+async def test_an_update_import_never_touches_another_book(api: Api, other_api: Api) -> None:
+    theirs = await other_api.create_contact(fullname="Theirs", msisdn="4516161616")
+    result = await report(api, "fullname,msisdn\nOurs,4516161616\n", onduplicate="update")
+    assert counts(result) == (1, 1, 0, 0, 0)
+    assert await book(other_api) == [theirs]
 
 
 async def test_the_same_msisdn_in_two_books(api: Api, other_api: Api) -> None:

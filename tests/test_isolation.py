@@ -51,6 +51,10 @@ OTHER_PARAMETERS = {
     # The change feed's cursor (another user's cursor shows only this user's book: tested in
     # test_changes.py).
     "since": None,
+    # The import's options and file (the group IDs inside a file: tests/test_import.py).
+    "onduplicate": "update",
+    "atomic": None,
+    "file": "fullname,custom1\nB's imported contact,B's custom text\n",
 }
 ECHO_KEYS = ("contact", "group", "changes")
 # How B writes an ID: what the service accepts must not open a way round the tenant check.
@@ -223,6 +227,14 @@ def build(probe: Probe, kind: str, a: Tenant, b: Tenant) -> Request:
 async def send(api: Api, operation: Operation, params: dict[str, str]) -> httpx.Response:
     if operation.method == "GET":
         return await api.get(operation.path, **params)
+    if "file" in params:  # an upload: multipart, the file after the fields
+        fields = {name: value for name, value in params.items() if name != "file"}
+        return await api.http.post(
+            operation.path,
+            data=fields,
+            files={"file": ("book.csv", params["file"].encode(), "text/csv")},
+            headers={"X-API-Key": api.user.apikey},
+        )
     return await api.post(operation.path, **params)
 
 

@@ -102,6 +102,34 @@ def _form_schema(model: type[RequestModel]) -> dict[str, Any]:
     }
 
 
+def _upload_body(model: type[RequestModel] | None) -> dict[str, Any]:
+    """An upload's file: the CSV as the body, or the multipart part `file` after the options."""
+    options = model.params() if model is not None else {}
+    csv_file = {
+        "type": "string",
+        "description": "The CSV file: UTF-8, a header row naming the columns, then data rows.",
+        "examples": ["fullname,msisdn,groups\r\nJens Jensen,4512345678,100;101\r\n"],
+    }
+    form = {
+        "type": "object",
+        "properties": {
+            **{name: param.ref for name, param in options.items()},
+            "file": {**csv_file, "format": "binary"},
+        },
+        "required": ["file"],
+    }
+    return {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": csv_file},
+            "multipart/form-data": {
+                "schema": form,
+                "encoding": {"file": {"contentType": "text/csv"}},
+            },
+        },
+    }
+
+
 def _responses(endpoint: Endpoint) -> dict[int | str, dict[str, Any]]:
     by_status: dict[int, list[ErrorCode]] = {}
     for code in (*endpoint.codes, *EDGE_CODES):
@@ -120,7 +148,11 @@ def _routes(endpoints: Iterable[Endpoint]) -> Iterator[APIRoute]:
         model = endpoint.request_model
         for method in endpoint.methods:
             extra: dict[str, Any] = {}
-            if model is not None and method == "POST":
+            if endpoint.upload:
+                extra["requestBody"] = _upload_body(model)
+                if model is not None:
+                    extra["parameters"] = _parameters(model)
+            elif model is not None and method == "POST":
                 extra["requestBody"] = _form_body(model)
             elif model is not None:
                 extra["parameters"] = _parameters(model)
@@ -130,7 +162,8 @@ def _routes(endpoints: Iterable[Endpoint]) -> Iterator[APIRoute]:
                 endpoint.path,
                 _documented,
                 methods=[method],
-                operation_id=endpoint.operation_id + ("Post" if method == "POST" else ""),
+                operation_id=endpoint.operation_id
+                + ("Post" if method == "POST" and len(endpoint.methods) > 1 else ""),
                 summary=endpoint.summary,
                 description=endpoint.description,
                 tags=[endpoint.tag],
@@ -159,7 +192,11 @@ def _complete(document: dict[str, Any], endpoints: list[Endpoint]) -> None:
     for param in _param_types(endpoints):
         assert schemas.setdefault(param.name, param.component) == param.component, param.name
     for endpoint in endpoints:
-        if endpoint.request_model is not None and "POST" in endpoint.methods:
+        if (
+            endpoint.request_model is not None
+            and "POST" in endpoint.methods
+            and not endpoint.upload
+        ):
             form = _form_schema(endpoint.request_model)
             schemas[form["title"]] = form
     for operations in document["paths"].values():
