@@ -53,7 +53,7 @@ PARAM_TYPES = _param_types()
 PATTERN_TYPES = [p for p in PARAM_TYPES.values() if "pattern" in p.schema]
 INTEGER_TYPES = [p for p in PARAM_TYPES.values() if p.schema.get("type") == "integer"]
 # Types whose schema is neither a pattern nor an integer, each with its own test below.
-OTHER_TYPES = {"Email"}
+OTHER_TYPES = {"Email", "OnDuplicate"}
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("FIELDS_MAX_EXAMPLES", "400")),
@@ -430,6 +430,16 @@ def test_every_cursor_the_service_makes_fits_its_pattern_and_reads_back(
     text = encode_cursor(position)
     assert schema_accepts(param.schema, text)
     assert param.validate(text) == position
+
+
+@pytest.mark.parametrize(
+    "value", ["error", "skip", "update", " skip ", "SKIP", "merge", "error,skip", "\x00skip", "1"]
+)
+def test_onduplicate_takes_exactly_its_enum(value: str) -> None:
+    """An enum schema: the check accepts exactly the listed values (after stripping)."""
+    param = PARAM_TYPES["OnDuplicate"]
+    accepted, _ = service_accepts(param, value)
+    assert accepted is (value.strip() in param.schema["enum"] and "\x00" not in value)
 
 
 def test_every_parameter_type_is_covered() -> None:

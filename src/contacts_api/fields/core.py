@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NoReturn, Self
+from typing import Any, ClassVar, NoReturn, Self, cast
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PrivateAttr
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from contacts_api.errors import ApiError, ErrorCode
@@ -151,22 +151,24 @@ class RequestModel(BaseModel):
             }
         else:
             given = {name: params.get(name) for name in cls.model_fields}
-        try:
-            model = cls.model_validate(given)
-        except ValidationError as exc:
-            raise cls._invalid(exc, given) from None
-        model._raw = given
-        return model
-
-    @classmethod
-    def _invalid(cls, exc: ValidationError, given: dict[str, Any]) -> ApiError:
+        # Each field's own check, in order, then the model built from the values without a
+        # second validation: the same result as pydantic's model_validate with these plain
+        # validators, at a third of its cost (an import checks a million rows this way).
+        values: dict[str, Any] = {}
         codes: list[ErrorCode] = []
         echo: dict[str, Any] = {}
-        for error in exc.errors():
-            name = str(error["loc"][0])
-            codes.append(ErrorCode(error["type"]))
-            echo[name] = echo_value(given.get(name))
-        return ApiError(codes[0], errors=codes, echo_key=cls.echo_key, echo=echo)
+        params_of = cls._params
+        for name, raw in given.items():
+            try:
+                values[name] = params_of[name].validate(raw)
+            except PydanticCustomError as error:
+                codes.append(ErrorCode(error.type))
+                echo[name] = echo_value(raw)
+        if codes:
+            raise ApiError(codes[0], errors=codes, echo_key=cls.echo_key, echo=echo)
+        model = cls.model_construct(set(given), **values)
+        model._raw = given
+        return cast(Self, model)
 
     def echo(self, *names: str) -> dict[str, str | None]:
         return {name: echo_value(self._raw.get(name)) for name in names}

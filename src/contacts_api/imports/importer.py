@@ -98,7 +98,9 @@ class _New:
             self.version += 1
 
     def record(self) -> tuple[Any, ...]:
-        return (self.controlcontact, *_columns(self.row), self.version, sorted(self.groups))
+        """ID, the columns (optout not null), version: what the repository adds."""
+        values = _columns(self.row)
+        return (self.controlcontact, *values[:-1], bool(values[-1]), self.version)
 
 
 def _columns(row: ImportRow) -> tuple[Any, ...]:
@@ -182,8 +184,9 @@ class Importer:
             try:
                 async with conn.transaction():
                     plan = await self._plan(conn, checked)
+                    members = [(n.controlcontact, g) for n in plan.new for g in sorted(n.groups)]
                     await self.repository.apply(
-                        conn, self.columns, [n.record() for n in plan.new], plan.changed
+                        conn, self.columns, [n.record() for n in plan.new], members, plan.changed
                     )
                 break
             except (Conflict, *CONFLICTS):

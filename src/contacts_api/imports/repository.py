@@ -1,10 +1,17 @@
-"""All SQL of an import: a batch's rows go to a temporary staging table with COPY, then a few
-set-based statements apply them all (contract §10: never one statement per row).
+"""All SQL of an import: a batch is applied with bulk statements (contract §10: never one
+statement per row).
 
-The staging tables live for one transaction (`ON COMMIT DROP`), so an import holds no
-session state between its batches and works through PgBouncer's transaction pooling. New
-contacts get their IDs from the contacts' own sequence before the insert, so the batch knows
-which row became which contact without a round trip per row.
+New contacts go straight into `contacts` (and their memberships into `memberships`) with COPY:
+the plan has already settled which rows are new, and their IDs come from the contacts' own
+sequence beforehand, so nothing needs to be read back. COPY into the table itself is the
+fastest way PostgreSQL has to add rows (batched heap inserts), about a third faster here than
+COPY into a staging table followed by INSERT ... SELECT. A concurrent writer that took one of
+the msisdns since the look-up makes the COPY fail with a unique violation, and the batch is
+planned again (`Conflict`). Updates go to a temporary staging table with COPY and are applied
+with one UPDATE per wave (at most one update per contact in a wave).
+
+The staging table lives for one transaction (`ON COMMIT DROP`), so an import holds no session
+state between its batches and works through PgBouncer's transaction pooling.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import asyncpg
 
 from contacts_api.contacts.repository import CHANGE
 from contacts_api.database.repository import TenantRepository
+from contacts_api.database.tables import CURRENT_XID
 
 # The contact columns a row carries, in the staging tables' order (`optout` may be NULL:
 # an empty cell, which changes nothing on an update).
@@ -30,41 +38,34 @@ _TYPES = {
     "custom4": "text", "optout": "boolean",
 }  # fmt: skip
 _ROW_DDL = ", ".join(f"{name} {_TYPES[name]}" for name in ROW_COLUMNS)
-NEW_COLUMNS = ("controlcontact", *ROW_COLUMNS, "version", "groups")
+# A new contact's record: its ID, ROW_COLUMNS (optout not NULL), its version; the
+# repository adds the rest (NEW_COLUMNS).
+NEW_COLUMNS = (
+    "controluser", "controlcontact", *ROW_COLUMNS, "optout_at", "created", "updated",
+    "version", "changed",
+)  # fmt: skip
+MEMBER_COLUMNS = ("controluser", "controlcontact", "controlgroup")
 CHANGED_COLUMNS = ("target", "wave", *ROW_COLUMNS, "groups")
 
 _STAGING = f"""
-CREATE TEMP TABLE IF NOT EXISTS import_new (
-    controlcontact bigint, {_ROW_DDL}, version bigint, groups bigint[]) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS import_changed (
     target bigint, wave integer, {_ROW_DDL}, groups bigint[]) ON COMMIT DROP;
-TRUNCATE import_new, import_changed
+TRUNCATE import_changed
 """
-_IDS = (
-    "SELECT nextval(pg_get_serial_sequence('contacts', 'controlcontact'))"
-    " FROM generate_series(1, $1)"
+# What the column defaults would give, read once per batch: COPY with a volatile default
+# (the transaction ID) would insert row by row.
+_STAMP = f"SELECT now(), {CURRENT_XID}"
+# The sequence is looked up once, not per ID (pg_get_serial_sequence reads the catalog).
+_IDS = """
+WITH s AS MATERIALIZED (
+    SELECT pg_get_serial_sequence('contacts', 'controlcontact')::regclass AS sequence
 )
+SELECT array(SELECT nextval(s.sequence) FROM s, generate_series(1, $1))"""
 _HOLDERS = """
 SELECT msisdn, controlcontact FROM contacts
  WHERE controluser = $1 AND msisdn = ANY($2::bigint[])"""
 _OWNED_GROUPS = """
 SELECT controlgroup FROM groups WHERE controluser = $1 AND controlgroup = ANY($2::bigint[])"""
-_INSERT = f"""
-WITH inserted AS (
-    INSERT INTO contacts (controluser, controlcontact, {", ".join(ROW_COLUMNS)}, optout_at,
-                          version)
-    SELECT $1, controlcontact, {", ".join(ROW_COLUMNS[:-1])}, coalesce(optout, false),
-           CASE WHEN optout THEN now() END, version
-      FROM import_new ORDER BY controlcontact
-    ON CONFLICT (controluser, msisdn) DO NOTHING
-    RETURNING controlcontact
-), members AS (
-    INSERT INTO memberships (controluser, controlcontact, controlgroup)
-    SELECT $1, n.controlcontact, unnest(n.groups)
-      FROM import_new n JOIN inserted USING (controlcontact)
-    ON CONFLICT DO NOTHING
-)
-SELECT count(*) FROM inserted"""
 
 
 class Conflict(Exception):
@@ -115,31 +116,43 @@ class ImportRepository(TenantRepository):
         return {row[0]: row[1] for row in rows}
 
     async def new_ids(self, conn: asyncpg.Connection, count: int) -> list[int]:
-        rows = await conn.fetch(_IDS, count)
-        return [row[0] for row in rows]
+        ids: list[int] = await conn.fetchval(_IDS, count)
+        return ids
 
     async def apply(
         self,
         conn: asyncpg.Connection,
         columns: Sequence[str],
         new: list[tuple[Any, ...]],
+        members: list[tuple[int, int]],
         changed: list[tuple[Any, ...]],
     ) -> None:
-        """Insert the `new` contacts (NEW_COLUMNS each) and apply the updates `changed`
-        (CHANGED_COLUMNS each) in their waves; Conflict when a concurrent writer got between."""
-        await conn.execute(_STAGING)
+        """Add the `new` contacts (ID, ROW_COLUMNS, version each) and their `members`hips
+        (contact, group), then apply the updates `changed` (CHANGED_COLUMNS each) in their
+        waves, setting the header's `columns`. Conflict when a concurrent writer got between
+        the plan and these statements."""
+        user = self.controluser
         try:
             if new:
-                await conn.copy_records_to_table("import_new", records=new, columns=NEW_COLUMNS)
-                inserted = await conn.fetchval(_INSERT, self.controluser)
-                if inserted != len(new):
-                    raise Conflict
+                stamp = await conn.fetchrow(_STAMP)
+                assert stamp is not None
+                now, xid = stamp
+                records = [
+                    (user, *row, now if row[14] else None, now, now, version, xid)
+                    for *row, version in new
+                ]
+                await conn.copy_records_to_table("contacts", records=records, columns=NEW_COLUMNS)
+            if members:
+                await conn.copy_records_to_table(
+                    "memberships", records=[(user, *m) for m in members], columns=MEMBER_COLUMNS
+                )
             if changed:
+                await conn.execute(_STAGING)
                 await conn.copy_records_to_table(
                     "import_changed", records=changed, columns=CHANGED_COLUMNS
                 )
                 update = _update_sql(columns)
                 for wave in range(max(row[1] for row in changed) + 1):
-                    await conn.execute(update, self.controluser, wave)
-        except asyncpg.ForeignKeyViolationError:
-            raise Conflict from None  # a contact or group deleted since the look-up
+                    await conn.execute(update, user, wave)
+        except (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError):
+            raise Conflict from None  # an msisdn taken, a contact or group gone since the plan
