@@ -14,7 +14,7 @@ handed out again).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ class _End:
 
 async def copy_out(
     db: Database, query: str, *args: Any, timeout: str, **options: Any
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The output of `COPY (query) TO STDOUT (options)`, chunk by chunk.
 
     `args` are inlined into the statement by asyncpg (COPY takes no bind parameters): it asks
