@@ -169,6 +169,17 @@ async def test_each_filter_of_the_list(api: Api, database_url: str) -> None:
     assert await names(api, updated_since=str(updated + 1)) == []
 
 
+@pytest.mark.parametrize(
+    "text", ["it's", "a\\'b", "$1", "$2 $1", "x') TO STDOUT; SELECT 1 --", "100%", "e'\\x41"]
+)
+async def test_q_is_inlined_into_the_copy_as_a_literal(api: Api, text: str) -> None:
+    """COPY takes no bind parameters: asyncpg has PostgreSQL quote each value. Whatever the
+    text, it is only something to find."""
+    await api.create_contact(fullname=f"Has {text} inside")
+    await api.create_contact(fullname="Not it")
+    assert await names(api, q=text) == [f"Has {text} inside"]
+
+
 async def test_paging_parameters_are_checked_then_ignored(api: Api) -> None:
     for i in range(3):
         await api.create_contact(fullname=f"C{i}")
