@@ -15,6 +15,7 @@ from tests.conftest import Api, User
 
 ENDPOINTS = [
     ("GET", "/view/contacts/api.json"),
+    ("GET", "/view/contacts/api.csv"),
     ("GET", "/view/contact/api.json"),
     ("GET", "/contact/create/api.json"),
     ("POST", "/contact/create/api.json"),

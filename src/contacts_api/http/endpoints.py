@@ -33,7 +33,7 @@ from contacts_api.errors import ApiError, DatabaseUnavailable, ErrorCode
 from contacts_api.fields.core import RequestModel
 from contacts_api.http.apikey import KeyCache, authenticate
 from contacts_api.http.edge import INFO, RequestInfo
-from contacts_api.http.envelope import Answer, Success, code_answer, error_answer
+from contacts_api.http.envelope import Answer, CsvFile, Success, code_answer, error_answer
 from contacts_api.http.idempotency import Once, idempotency_key
 from contacts_api.http.params import Params, read_params
 from contacts_api.http.upload import Upload
@@ -95,7 +95,7 @@ class Endpoint:
     upload: bool = False  # a POST whose body is a file (`Upload`), not a form
     description: str = ""
     request_model: type[RequestModel] | None = None
-    response_model: type[Success] = field(init=False)
+    response_model: type[Success] | type[CsvFile] = field(init=False)
     resolvers: tuple[Resolver, ...] = field(init=False)
     uses_database: bool = field(init=False)
 

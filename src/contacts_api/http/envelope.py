@@ -8,8 +8,8 @@ written as it comes: JSON text from PostgreSQL, or orjson for small Python value
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar, get_args
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar, Union, get_args
 
 import orjson
 from pydantic import BaseModel, Field, WithJsonSchema
@@ -20,16 +20,17 @@ from contacts_api.errors import ApiError, ErrorCode
 from contacts_api.imports.shape import ImportReport
 
 JSON = b"application/json; charset=utf-8"
-_JSON_HEADER = (b"content-type", JSON)
+CSV = b"text/csv; charset=utf-8"
 
-E = TypeVar("E", bound="Success")
+E = TypeVar("E", bound=Union["Success", "CsvFile"])
 
 
 class Answer(Generic[E]):
-    """What a handler returns: a status, a body (bytes, or chunks as they are produced) and
-    any extra headers. `E` is the model that documents it."""
+    """What a handler returns: a status, a body (bytes, or chunks as they are produced), its
+    content type (JSON unless said) and any extra headers. `E` is the model that documents
+    it."""
 
-    __slots__ = ("body", "chunks", "code", "headers", "status")
+    __slots__ = ("body", "chunks", "code", "content_type", "headers", "status")
 
     def __init__(
         self,
@@ -39,24 +40,29 @@ class Answer(Generic[E]):
         chunks: AsyncIterator[bytes] | None = None,
         headers: list[tuple[bytes, bytes]] | None = None,
         code: ErrorCode | None = None,
+        content_type: bytes = JSON,
     ) -> None:
         self.body = body
+        self.content_type = content_type
         self.status = status
         self.chunks = chunks
         self.headers = headers or []
         self.code = code  # an error answer's code
 
     async def send(self, send: Send) -> None:
-        headers = [_JSON_HEADER, *self.headers]
+        headers = [(b"content-type", self.content_type), *self.headers]
         if self.chunks is None:
             headers.append((b"content-length", b"%d" % len(self.body)))
             await send({"type": "http.response.start", "status": self.status, "headers": headers})
             await send({"type": "http.response.body", "body": self.body})
             return
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
-        async for chunk in self.chunks:
-            if chunk:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        try:
+            async for chunk in self.chunks:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            await _close(self.chunks)  # a failed send: what produces the chunks stops now
         await send({"type": "http.response.body", "body": b""})
 
 
@@ -115,6 +121,20 @@ class Success(BaseModel):
         return Answer(chunks=body())
 
 
+class CsvFile:
+    """Base of the answers that are a CSV file rather than an envelope (their errors are
+    envelopes still). A subclass documents the file: its header row and an example."""
+
+    header: ClassVar[str]
+    example: ClassVar[str]
+    description: ClassVar[str]
+
+    @classmethod
+    def stream(cls, chunks: AsyncIterator[bytes]) -> Answer[Self]:
+        """The file, written chunk by chunk as `chunks` produces it (the header row first)."""
+        return Answer(chunks=chunks, content_type=CSV)
+
+
 def _tail(trailer: dict[str, Any] | None) -> bytes:
     return b"," + orjson.dumps(trailer)[1:] if trailer else b"}"
 
@@ -125,11 +145,20 @@ async def prefetched(items: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     first = await anext(items)
 
     async def chained() -> AsyncIterator[bytes]:
-        yield first
-        async for item in items:
-            yield item
+        try:
+            yield first
+            async for item in items:
+                yield item
+        finally:
+            await _close(items)
 
     return chained()
+
+
+async def _close(items: AsyncIterator[bytes]) -> None:
+    """Ends an async generator at once (as `async for` does not when it stops early)."""
+    if isinstance(items, AsyncGenerator):
+        await items.aclose()
 
 
 # An error code: one of those the document lists (the `ErrorCode` component), or one added

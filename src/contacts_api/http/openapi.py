@@ -14,11 +14,12 @@ from typing import Any
 
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from starlette.responses import Response
 
 from contacts_api.errors import ErrorCode
 from contacts_api.fields.core import COMPONENTS, ParamType, RequestModel
 from contacts_api.http.endpoints import Endpoint
-from contacts_api.http.envelope import CODE_LIST, ErrorResponse
+from contacts_api.http.envelope import CODE_LIST, CsvFile, ErrorResponse
 from contacts_api.http.params import FORM_CONTENT_TYPE
 
 SECURITY_SCHEMES = {
@@ -130,17 +131,42 @@ def _upload_body(model: type[RequestModel] | None) -> dict[str, Any]:
     }
 
 
+CSV_MEDIA_TYPE = "text/csv"  # the answer's header adds `; charset=utf-8`
+
+
+class _CsvResponse(Response):
+    """Stands in for a CSV answer in FastAPI's generator: its 200 is `text/csv`, a string."""
+
+    media_type = CSV_MEDIA_TYPE
+
+
 def _responses(endpoint: Endpoint) -> dict[int | str, dict[str, Any]]:
     by_status: dict[int, list[ErrorCode]] = {}
     for code in (*endpoint.codes, *EDGE_CODES):
         by_status.setdefault(code.status, []).append(code)
-    return {
+    # FastAPI writes a `model` under the operation's own media type: a CSV operation's errors
+    # (JSON envelopes) name their content instead.
+    file = endpoint.response_model
+    csv = issubclass(file, CsvFile)
+    schema: dict[str, Any] = {"content": ERROR_CONTENT} if csv else {"model": ErrorResponse}
+    responses: dict[int | str, dict[str, Any]] = {
         status: {
-            "model": ErrorResponse,
+            **schema,
             "description": "\n".join(f"- `{code}`: {code.description}" for code in codes),
         }
         for status, codes in sorted(by_status.items())
     }
+    if issubclass(file, CsvFile):
+        responses[200] = {"content": {CSV_MEDIA_TYPE: {"example": file.example}}}
+    return responses
+
+
+def _success(endpoint: Endpoint) -> dict[str, Any]:
+    """How FastAPI's generator documents the success: an envelope model, or a CSV file."""
+    response = endpoint.response_model
+    if issubclass(response, CsvFile):
+        return {"response_class": _CsvResponse, "response_description": response.description}
+    return {"response_model": response, "response_description": f"`{response.code}`"}
 
 
 def _routes(endpoints: Iterable[Endpoint]) -> Iterator[APIRoute]:
@@ -167,9 +193,8 @@ def _routes(endpoints: Iterable[Endpoint]) -> Iterator[APIRoute]:
                 summary=endpoint.summary,
                 description=endpoint.description,
                 tags=[endpoint.tag],
-                response_model=endpoint.response_model,
-                response_description=f"`{endpoint.response_model.code}`",
                 responses=_responses(endpoint),
+                **_success(endpoint),
                 openapi_extra=extra,
             )
 

@@ -9,6 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import SkipJsonSchema
 
+from contacts_api.contacts import export
+from contacts_api.contacts.export import ContactExport
 from contacts_api.contacts.listing import ContactList
 from contacts_api.contacts.repository import (
     ContactMissing,
@@ -28,7 +30,7 @@ from contacts_api.contacts.shape import ContactOut
 from contacts_api.errors import ApiError, ErrorCode
 from contacts_api.fields.core import RequestModel
 from contacts_api.http.endpoints import Routes
-from contacts_api.http.envelope import Answer, Success, prefetched
+from contacts_api.http.envelope import Answer, CsvFile, Success, prefetched
 
 routes = Routes("contacts")
 Contacts = ContactRepository
@@ -39,6 +41,18 @@ class ViewContactsResponse(Success):
     contacts: list[ContactOut]
     next: int | None = None  # with `limit`
     total: int | SkipJsonSchema[None] = None  # with `total=1`
+
+
+class ExportContactsFile(CsvFile):
+    header = export.HEADER
+    description = (
+        "A CSV file (RFC 4180, UTF-8, LF line ends): the header row, then one row per contact."
+    )
+    example = (
+        f"{export.HEADER}\n"
+        "Anna Jensen,Nørregade 1,1165,4512345678,anna@example.com,1984-05-31,2,VIP,,,,0,7;12\n"
+        '"Berg, Ole",,,,,,,"says ""hi""",,,,1,\n'
+    )
 
 
 class ViewContactResponse(Success):
@@ -109,6 +123,30 @@ async def view_contacts(contacts: ContactList, query: ContactQuery) -> Answer[Vi
     # The first page is read before answering, so an unreachable database is a 503 rather
     # than a stream cut short after a 200.
     return ViewContactsResponse.stream(await prefetched(contacts.pages(query)), trailer)
+
+
+@routes.read(
+    "/view/contacts/api.csv",
+    "exportContacts",
+    summary="Export contacts as a CSV file",
+    errors=(ErrorCode.GROUP_NOT_FOUND,),
+)
+async def export_contacts(
+    contacts: ContactExport, query: ContactQuery
+) -> Answer[ExportContactsFile]:
+    """The contacts that match every filter given (those of the list; `after`, `limit` and
+    `total` are checked like the list's and otherwise ignored), ascending `controlcontact`,
+    as a CSV file with exactly the columns an import reads, in this order:
+    `fullname,street,zipcode,msisdn,email,birthday,sex,custom1,custom2,custom3,custom4,optout,groups`.
+    `birthday` is `YYYY-MM-DD`, `msisdn` E.164 digits, `optout` 0 or 1, `groups` the group
+    IDs ascending, `;`-separated; a value not set is an empty cell. Values are written
+    exactly as stored: a cell may start with `=`, `+`, `-` or `@`, which a spreadsheet may
+    read as a formula. Streamed in flat memory; errors are JSON envelopes."""
+    if query.group is not None and not await contacts.group_exists(query.group):
+        raise query.not_found("group")
+    # The header row comes from PostgreSQL with the first chunk: read before answering, so an
+    # unreachable database is a 503 rather than a file cut short after a 200.
+    return ExportContactsFile.stream(await prefetched(contacts.csv(query)))
 
 
 @routes.read(
