@@ -375,3 +375,21 @@ async def test_concurrent_identical_imports_run_once(api: Api) -> None:
     assert len({a.content for a in answers}) == 1
     assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == 3
     assert len(await book(api)) == 500
+
+
+async def test_concurrent_imports_of_the_same_numbers_store_each_once(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four imports of overlapping files at once, on their own connections: a batch that
+    loses an msisdn to another import between its plan and its COPY is planned again."""
+    monkeypatch.setattr(importer, "BATCH_ROWS", 50)
+    files = [
+        "fullname,msisdn\n" + "".join(f"F{f}-{i},45{40000000 + i}\n" for i in range(f * 50, 400))
+        for f in range(4)
+    ]
+    results = await asyncio.gather(*(report(api, body, onduplicate="skip") for body in files))
+    assert sum(r["created"] for r in results) == 400
+    assert sum(r["created"] + r["skipped"] for r in results) == sum(r["rows"] for r in results)
+    assert all(r["failed"] == 0 for r in results)
+    contacts = await book(api)
+    assert len(contacts) == len({c["msisdn"] for c in contacts}) == 400
