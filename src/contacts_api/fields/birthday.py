@@ -34,6 +34,11 @@ def check_birthday(text: str) -> date:
         day = datetime.fromtimestamp(int(text), tz=COPENHAGEN).date()
     except (OverflowError, OSError, ValueError):
         fail(ErrorCode.BIRTHDAY_INVALID)
+    return _in_range(day)
+
+
+def _in_range(day: date) -> date:
+    """A birthday lies between 1900-01-01 and today (in Copenhagen)."""
     if not EARLIEST <= day <= today_in_copenhagen():
         fail(ErrorCode.BIRTHDAY_INVALID)
     return day
@@ -105,9 +110,7 @@ def check_csv_birthday(text: str) -> date:
         day = date(int(found[1]), int(found[2]), int(found[3]))
     except ValueError:
         fail(ErrorCode.BIRTHDAY_INVALID)
-    if not EARLIEST <= day <= today_in_copenhagen():
-        fail(ErrorCode.BIRTHDAY_INVALID)
-    return day
+    return _in_range(day)
 
 
 CSV_BIRTHDAY = ParamType(
