@@ -393,3 +393,44 @@ async def test_concurrent_imports_of_the_same_numbers_store_each_once(
     assert all(r["failed"] == 0 for r in results)
     contacts = await book(api)
     assert len(contacts) == len({c["msisdn"] for c in contacts}) == 400
+
+
+async def test_a_multipart_body_cut_inside_the_file_stores_nothing(api: Api) -> None:
+    body = (
+        b'--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n'
+        b"Content-Type: text/csv\r\n\r\nfullname\r\nA\r\nB"
+    )
+    response = await api.http.post(
+        IMPORT,
+        content=body,
+        headers={"X-API-Key": api.user.apikey, "Content-Type": "multipart/form-data; boundary=XYZ"},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"status": "error", "error": "BAD_REQUEST"}
+    assert await book(api) == []
+
+
+async def test_a_client_gone_mid_body_stores_no_cut_off_rows(app: Any, api: Api) -> None:
+    """The ASGI app sees http.disconnect before the body's end: no row of the last, partial
+    batch is stored as if the file ended there."""
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b"fullname\nA\nB", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": IMPORT, "raw_path": IMPORT.encode(), "root_path": "", "query_string": b"",
+        "headers": [(b"x-api-key", api.user.apikey.encode()), (b"content-type", b"text/csv")],
+        "client": ("127.0.0.1", 1), "server": ("test", 80),
+    }  # fmt: skip
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert await book(api) == []

@@ -64,10 +64,12 @@ class Upload:
 
 
 async def _body(receive: Receive) -> AsyncIterator[bytes]:
+    """The body's chunks. A client that goes away mid-body is an error, never the end of the
+    file: an import must not store a cut-off last batch as if the file ended there."""
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return
+            raise ApiError(ErrorCode.BAD_REQUEST)
         if chunk := message.get("body", b""):
             yield chunk
         if not message.get("more_body"):
@@ -112,6 +114,8 @@ class _Multipart:
                     self.found = []
                 if self.state == "after":
                     break
+            else:
+                raise ApiError(ErrorCode.BAD_REQUEST)  # the body ended inside the file part
             async for chunk in body:  # the rest: read, so the connection can serve another
                 self._write(chunk)
             self._finish()
