@@ -14,6 +14,10 @@ user's, in turn). Each round:
 
 - COPY: `psql -c "COPY bare FROM STDIN (FORMAT csv, HEADER)" < file`, into a bare table of 13
   text columns (no index, no check): the floor of what reading this file into PostgreSQL costs;
+- SQL floor: the same rows moved from that bare table into the book by PostgreSQL alone
+  (`INSERT INTO contacts SELECT ... FROM bare`, then their memberships), into the same table
+  with all its indexes and keys: what storing these rows costs the database with no Python and
+  no network at all; they are deleted again after;
 - import: a fresh 1-worker `contacts-api serve`, `curl --data-binary @file` to
   POST /contact/import/api.json (streamed), its RSS sampled every 0.1 s. The imported rows are
   deleted before the next round, so each round imports into the same million-contact book.
@@ -118,6 +122,40 @@ def copy_seconds(db_url: str, path: Path) -> float:
     return time.perf_counter() - t0
 
 
+FLOOR = """
+INSERT INTO contacts (controluser, fullname, street, zipcode, msisdn, dialcode, number, email,
+                      birthday, sex, custom1, custom2, custom3, custom4, optout, optout_at)
+SELECT $1, fullname, street, zipcode, msisdn::bigint, 45, (msisdn::bigint) % 100000000, email,
+       birthday::date, sex::smallint, custom1, custom2, custom3, custom4, optout = '1',
+       CASE WHEN optout = '1' THEN now() END
+  FROM bare WHERE length(msisdn) = 10;  -- the bad rows' impossible msisdn repeats
+INSERT INTO memberships (controluser, controlcontact, controlgroup)
+SELECT $1, c.controlcontact, b.groups::bigint
+  FROM bare b JOIN contacts c ON c.controluser = $1 AND c.msisdn = b.msisdn::bigint
+ WHERE b.groups::bigint IN (SELECT controlgroup FROM groups WHERE controluser = $1)
+"""
+
+
+async def floor_seconds(db_url: str, controluser: int) -> float:
+    import asyncpg  # noqa: PLC0415
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        first, second = FLOOR.split(";")
+        t0 = time.perf_counter()
+        async with conn.transaction():
+            await conn.execute(first, controluser)
+            await conn.execute(second, controluser)
+        seconds = time.perf_counter() - t0
+        await conn.execute(
+            "DELETE FROM contacts WHERE controluser = $1 AND fullname LIKE 'N %'", controluser
+        )
+        await conn.execute("VACUUM ANALYZE contacts")
+        return seconds
+    finally:
+        await conn.close()
+
+
 def post(url: str, key: str, path: Path) -> tuple[int, dict[str, Any], float]:
     curl = subprocess.run(
         ["curl", "-sS", "--max-time", "900", "-H", f"X-API-Key: {key}",
@@ -159,11 +197,12 @@ def main() -> int:
         log(f"file: {args.rows:,} rows ({bad:,} bad), {size / 2**20:.1f} MiB")
         print(f"commit {commit}; {args.rows:,} rows ({bad:,} bad, {size / 2**20:.1f} MiB) into a"
               f" book of {args.book:,}\n")  # fmt: skip
-        print("| round | COPY into a bare table | import | rows/s | import/COPY | idle RSS |"
-              " peak RSS | growth | created | failed |")  # fmt: skip
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("| round | COPY into a bare table | SQL floor | import | rows/s | import/COPY |"
+              " import/floor | idle RSS | peak RSS | growth | created | failed |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for round_ in range(1, args.rounds + 1):
             copy = copy_seconds(db_url, csv_file)
+            floor = asyncio.run(floor_seconds(db_url, issued["controluser"]))
             server = start_service(db_url, 1, 10, work, name=f"import{round_}")
             try:
                 time.sleep(1)
@@ -180,8 +219,9 @@ def main() -> int:
             assert report["created"] + report["failed"] == args.rows, report
             growth = (sampler.peak - idle) / 1024
             print(
-                f"| {round_} | {copy:.1f} s | {seconds:.1f} s | {args.rows / seconds:,.0f} "
-                f"| {copy / seconds:.2f} | {idle / 1024:.0f} MiB | {sampler.peak / 1024:.0f} MiB "
+                f"| {round_} | {copy:.1f} s | {floor:.1f} s | {seconds:.1f} s "
+                f"| {args.rows / seconds:,.0f} | {copy / seconds:.2f} | {floor / seconds:.2f} "
+                f"| {idle / 1024:.0f} MiB | {sampler.peak / 1024:.0f} MiB "
                 f"| +{growth:.0f} MiB | {report['created']:,} | {report['failed']:,} |",
                 flush=True,
             )
