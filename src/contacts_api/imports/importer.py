@@ -19,11 +19,11 @@ import asyncpg
 from contacts_api.database.pool import CONFLICTS
 from contacts_api.errors import ApiError, ErrorCode
 from contacts_api.imports.csvfile import Records, records
-from contacts_api.imports.repository import Conflict, ImportRepository
+from contacts_api.imports.repository import Allocation, Batch, Conflict, ImportRepository
 from contacts_api.imports.requests import ImportRow
 from contacts_api.imports.rows import CheckedRows, Failure, check_rows, header_columns
 
-BATCH_ROWS: Final = 5000
+BATCH_ROWS: Final = 10_000
 MAX_ROWS: Final = 1_000_000
 MAX_FAILURES: Final = 10_000
 _PLAN_TRIES: Final = 3
@@ -132,6 +132,7 @@ class _Plan:
     updated: int = 0
     skipped: int = 0
     failures: list[Failure] = field(default_factory=list)
+    allocated: Allocation | None = None
 
 
 class Importer:
@@ -185,9 +186,9 @@ class Importer:
                 async with conn.transaction():
                     plan = await self._plan(conn, checked)
                     members = [(n.controlcontact, g) for n in plan.new for g in sorted(n.groups)]
-                    await self.repository.apply(
-                        conn, self.columns, [n.record() for n in plan.new], members, plan.changed
-                    )
+                    records = [n.record() for n in plan.new]
+                    batch = Batch(records, members, plan.changed, plan.allocated)
+                    await self.repository.apply(conn, self.columns, batch)
                 break
             except (Conflict, *CONFLICTS):
                 if tries + 1 == _PLAN_TRIES:
@@ -233,8 +234,8 @@ class Importer:
                     groups = sorted(set(row.groups or ()))
                     plan.changed.append((holder, wave, *_columns(row), groups))
         if plan.new:
-            ids = await self.repository.new_ids(conn, len(plan.new))
-            for created, controlcontact in zip(plan.new, ids, strict=True):
+            plan.allocated = await self.repository.allocate(conn, len(plan.new))
+            for created, controlcontact in zip(plan.new, plan.allocated.ids, strict=True):
                 created.controlcontact = controlcontact
         for echo, new in taken_by_new:
             echo["controlcontact"] = new.controlcontact

@@ -17,6 +17,8 @@ state between its batches and works through PgBouncer's transaction pooling.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -52,15 +54,34 @@ CREATE TEMP TABLE IF NOT EXISTS import_changed (
     target bigint, wave integer, {_ROW_DDL}, groups bigint[]) ON COMMIT DROP;
 TRUNCATE import_changed
 """
-# What the column defaults would give, read once per batch: COPY with a volatile default
-# (the transaction ID) would insert row by row.
-_STAMP = f"SELECT now(), {CURRENT_XID}"
-# The sequence is looked up once, not per ID (pg_get_serial_sequence reads the catalog).
-_IDS = """
+# IDs for a batch's new contacts from the table's own sequence (looked up once, not per ID:
+# pg_get_serial_sequence reads the catalog), and what the column defaults would give them:
+# COPY into a table with a volatile default (the transaction ID) would insert row by row.
+_ALLOCATE = f"""
 WITH s AS MATERIALIZED (
     SELECT pg_get_serial_sequence('contacts', 'controlcontact')::regclass AS sequence
 )
-SELECT array(SELECT nextval(s.sequence) FROM s, generate_series(1, $1))"""
+SELECT array(SELECT nextval(s.sequence) FROM s, generate_series(1, $1)), now(), {CURRENT_XID}"""
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    ids: list[int]
+    now: datetime  # created, updated (and optout_at when opted out)
+    xid: int  # changed
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What one batch writes: the new contacts (ID, ROW_COLUMNS, version each) with their
+    `members`hips (contact, group) and allocation, and the updates (CHANGED_COLUMNS each)."""
+
+    new: list[tuple[Any, ...]]
+    members: list[tuple[int, int]]
+    changed: list[tuple[Any, ...]]
+    allocated: Allocation | None
+
+
 _HOLDERS = """
 SELECT msisdn, controlcontact FROM contacts
  WHERE controluser = $1 AND msisdn = ANY($2::bigint[])"""
@@ -115,44 +136,37 @@ class ImportRepository(TenantRepository):
         rows = await conn.fetch(_HOLDERS, self.controluser, list(msisdns))
         return {row[0]: row[1] for row in rows}
 
-    async def new_ids(self, conn: asyncpg.Connection, count: int) -> list[int]:
-        ids: list[int] = await conn.fetchval(_IDS, count)
-        return ids
+    async def allocate(self, conn: asyncpg.Connection, count: int) -> Allocation:
+        row = await conn.fetchrow(_ALLOCATE, count)
+        assert row is not None
+        return Allocation(*row)
 
-    async def apply(
-        self,
-        conn: asyncpg.Connection,
-        columns: Sequence[str],
-        new: list[tuple[Any, ...]],
-        members: list[tuple[int, int]],
-        changed: list[tuple[Any, ...]],
-    ) -> None:
-        """Add the `new` contacts (ID, ROW_COLUMNS, version each) and their `members`hips
-        (contact, group), then apply the updates `changed` (CHANGED_COLUMNS each) in their
+    async def apply(self, conn: asyncpg.Connection, columns: Sequence[str], batch: Batch) -> None:
+        """Add the batch's new contacts and memberships, then apply its updates in their
         waves, setting the header's `columns`. Conflict when a concurrent writer got between
         the plan and these statements."""
         user = self.controluser
         try:
-            if new:
-                stamp = await conn.fetchrow(_STAMP)
-                assert stamp is not None
-                now, xid = stamp
+            if batch.new:
+                assert batch.allocated is not None
+                now, xid = batch.allocated.now, batch.allocated.xid
                 records = [
                     (user, *row, now if row[14] else None, now, now, version, xid)
-                    for *row, version in new
+                    for *row, version in batch.new
                 ]
                 await conn.copy_records_to_table("contacts", records=records, columns=NEW_COLUMNS)
-            if members:
+            if batch.members:
+                members = [(user, *m) for m in batch.members]
                 await conn.copy_records_to_table(
-                    "memberships", records=[(user, *m) for m in members], columns=MEMBER_COLUMNS
+                    "memberships", records=members, columns=MEMBER_COLUMNS
                 )
-            if changed:
+            if batch.changed:
                 await conn.execute(_STAGING)
                 await conn.copy_records_to_table(
-                    "import_changed", records=changed, columns=CHANGED_COLUMNS
+                    "import_changed", records=batch.changed, columns=CHANGED_COLUMNS
                 )
                 update = _update_sql(columns)
-                for wave in range(max(row[1] for row in changed) + 1):
+                for wave in range(max(row[1] for row in batch.changed) + 1):
                     await conn.execute(update, user, wave)
         except (asyncpg.UniqueViolationError, asyncpg.ForeignKeyViolationError):
             raise Conflict from None  # an msisdn taken, a contact or group gone since the plan
