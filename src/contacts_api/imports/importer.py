@@ -173,7 +173,12 @@ class Importer:
                     asyncio.to_thread(check_rows, self.columns, found)
                 )
             if checking is not None:
-                await self._apply(conn, await checking)
+                try:
+                    await self._apply(conn, await checking)
+                except BaseException:
+                    if following is not None:
+                        following.cancel()  # its thread ends on its own; nobody waits for it
+                    raise
             if following is None:
                 raise TooManyRows  # the batches before stay, as with a body cut off
             checking = following
