@@ -262,6 +262,24 @@ async def test_multipart_fields_win_over_the_query(api: Api) -> None:
     assert counts(response.json()["import"]) == (2, 1, 0, 1, 0)
 
 
+async def test_multipart_fields_after_the_file_count_too(api: Api) -> None:
+    """Generated clients send the required file part first, the options after it."""
+    body = (
+        b'--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n'
+        b"Content-Type: text/csv\r\n\r\nfullname,msisdn\r\nA,4517171717\r\nB,4517171717\r\n"
+        b'\r\n--XYZ\r\nContent-Disposition: form-data; name="onduplicate"\r\n\r\nskip'
+        b"\r\n--XYZ--\r\n"
+    )
+    response = await api.http.post(
+        IMPORT,
+        params={"onduplicate": "error"},
+        content=body,
+        headers={"X-API-Key": api.user.apikey, "Content-Type": "multipart/form-data; boundary=XYZ"},
+    )
+    assert response.status_code == 200, response.text
+    assert counts(response.json()["import"]) == (2, 1, 0, 1, 0)
+
+
 async def test_multipart_without_a_file_is_an_empty_file(api: Api) -> None:
     response = await api.http.post(
         IMPORT, files={"other": ("x.csv", b"fullname\nA\n")}, headers={"X-API-Key": api.user.apikey}

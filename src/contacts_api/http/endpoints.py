@@ -163,7 +163,8 @@ class Endpoint:
             if self.request_model is not None:
                 self.request_model.parse(params)  # the options, checked before the file is read
             if key is not None:
-                upload, file_digest = await upload.spooled()
+                upload = await upload.spooled()
+                file_digest = upload.digest or b""
         if key is not None:
             once = Once(
                 services.db,

@@ -108,6 +108,7 @@ def _upload_body(model: type[RequestModel] | None) -> dict[str, Any]:
     options = model.params() if model is not None else {}
     csv_file = {
         "type": "string",
+        "format": "binary",  # bytes as they are: generators take it for a file
         "description": "The CSV file: UTF-8, a header row naming the columns, then data rows.",
         "examples": ["fullname,msisdn,groups\r\nJens Jensen,4512345678,100;101\r\n"],
     }
@@ -115,7 +116,7 @@ def _upload_body(model: type[RequestModel] | None) -> dict[str, Any]:
         "type": "object",
         "properties": {
             **{name: param.ref for name, param in options.items()},
-            "file": {**csv_file, "format": "binary"},
+            "file": csv_file,
         },
         "required": ["file"],
     }

@@ -2,11 +2,13 @@
 from a `text/csv` body (any content type but multipart is taken as the file itself) or from the
 part named `file` of a `multipart/form-data` body.
 
-A multipart body's fields before the file part are read first and join the parameters
-(a field wins over the query string, as a form body does): the options are then checked
-before the file is read. Fields after the file part are not read. With an Idempotency-Key the
-file is first spooled to a temporary file (memory up to 1 MiB, then disk) while its SHA-256 is
-taken, since the key's fingerprint must cover the file before the work starts.
+A CSV body streams: its options are in the query string, checked before the body is read. A
+multipart body may carry the options as fields on either side of the file (generated clients
+put the required file first), so it is read to its end first: the file part goes to a
+temporary file (memory up to 1 MiB, then disk) while its SHA-256 is taken, the fields join the
+parameters (a field wins over the query string, as a form body does), and then the options
+are checked before the file is read back. With an Idempotency-Key a CSV body is spooled the
+same way, since the key's fingerprint must cover the file before the work starts.
 """
 
 from __future__ import annotations
@@ -32,35 +34,47 @@ READ_BYTES: Final = 256 * 1024
 class Upload:
     """The file of one upload request, read once (or again, when spooled)."""
 
-    def __init__(self, source: Callable[[], AsyncIterator[bytes]]) -> None:
+    def __init__(
+        self, source: Callable[[], AsyncIterator[bytes]], digest: bytes | None = None
+    ) -> None:
         self._source = source
+        self.digest = digest  # the file's SHA-256, once it has been read whole
 
     def chunks(self) -> AsyncIterator[bytes]:
         return self._source()
 
     @classmethod
     async def start(cls, scope: Scope, receive: Receive, params: Params) -> Upload:
-        """The upload of this request; a multipart body's leading fields go into `params`."""
+        """The upload of this request; a multipart body's fields go into `params`."""
         content_type = header(scope, b"content-type") or b""
         kind, options = parse_options_header(content_type)
         if kind.lower() == b"multipart/form-data" and options.get(b"boundary"):
-            return await _Multipart(options[b"boundary"], receive).start(params)
+            multipart = _Multipart(options[b"boundary"])
+            upload = await _spool(multipart.file_chunks(_body(receive)))
+            params.update(multipart.fields)
+            return upload
         return cls(lambda: _body(receive))
 
-    async def spooled(self) -> tuple[Upload, bytes]:
-        """This upload read to the end into a temporary file, and the SHA-256 of its bytes."""
-        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
-        digest = hashlib.sha256()
-        async for chunk in self.chunks():
-            digest.update(chunk)
-            spool.write(chunk)
+    async def spooled(self) -> Upload:
+        """This upload read to the end (into a temporary file), with its digest."""
+        if self.digest is not None:
+            return self
+        return await _spool(self.chunks())
 
-        async def reread() -> AsyncIterator[bytes]:
-            spool.seek(0)
-            while chunk := spool.read(READ_BYTES):
-                yield chunk
 
-        return Upload(reread), digest.digest()
+async def _spool(chunks: AsyncIterator[bytes]) -> Upload:
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    digest = hashlib.sha256()
+    async for chunk in chunks:
+        digest.update(chunk)
+        spool.write(chunk)
+
+    async def reread() -> AsyncIterator[bytes]:
+        spool.seek(0)
+        while chunk := spool.read(READ_BYTES):
+            yield chunk
+
+    return Upload(reread, digest.digest())
 
 
 async def _body(receive: Receive) -> AsyncIterator[bytes]:
@@ -77,50 +91,28 @@ async def _body(receive: Receive) -> AsyncIterator[bytes]:
 
 
 class _Multipart:
-    """A streaming multipart/form-data parser (python-multipart) turned into the file's chunks."""
+    """A streaming multipart/form-data parser (python-multipart): the file part's bytes out,
+    every other field kept (at most MAX_FIELD_BYTES each)."""
 
-    def __init__(self, boundary: bytes, receive: Receive) -> None:
-        self.receive = receive
+    def __init__(self, boundary: bytes) -> None:
         self.parser = MultipartParser(boundary, callbacks=self._callbacks())
         self.fields: dict[str, str] = {}
         self.found: list[bytes] = []  # the file's bytes from the last write
         self.state = "before"  # before the file part, in it, after it
         self._header_name = b""
         self._header_value = b""
-        self._part: bytes | None = None  # the name of the field being read
+        self._part: bytes | None = None  # the name of the part being read
         self._value = bytearray()
-        self.ended = False
 
-    async def start(self, params: Params) -> Upload:
-        body = _body(self.receive)
+    async def file_chunks(self, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         async for chunk in body:
             self._write(chunk)
-            if self.state != "before":
-                break
-        else:
-            self._finish()
-        params.update(self.fields)
-        first, self.found = self.found, []
-
-        async def file_chunks() -> AsyncIterator[bytes]:
-            if first:
-                yield b"".join(first)
-            if self.state != "in":
-                return
-            async for chunk in body:
-                self._write(chunk)
-                if self.found:
-                    yield b"".join(self.found)
-                    self.found = []
-                if self.state == "after":
-                    break
-            else:
-                raise ApiError(ErrorCode.BAD_REQUEST)  # the body ended inside the file part
-            async for chunk in body:  # the rest: read, so the connection can serve another
-                self._write(chunk)
-            self._finish()
-
-        return Upload(file_chunks)
+            if self.found:
+                yield b"".join(self.found)
+                self.found = []
+        self._finish()
+        if self.state == "in":
+            raise ApiError(ErrorCode.BAD_REQUEST)  # the body ended inside the file part
 
     def _write(self, chunk: bytes) -> None:
         try:
@@ -157,13 +149,13 @@ class _Multipart:
         def on_part_data(data: bytes, start: int, end: int) -> None:
             if self.state == "in" and self._part == FILE_FIELD:
                 self.found.append(data[start:end])
-            elif self.state == "before" and len(self._value) < MAX_FIELD_BYTES:
+            elif len(self._value) < MAX_FIELD_BYTES:
                 self._value += data[start:end]
 
         def on_part_end() -> None:
             if self.state == "in" and self._part == FILE_FIELD:
                 self.state = "after"
-            elif self.state == "before" and self._part is not None:
+            elif self._part is not None and self._part != FILE_FIELD:
                 name = decode_value(self._part)
                 self.fields[name] = decode_value(bytes(self._value))
 
