@@ -110,7 +110,7 @@ def _upload_body(model: type[RequestModel] | None) -> dict[str, Any]:
         "type": "string",
         "format": "binary",  # bytes as they are: generators take it for a file
         "description": "The CSV file: UTF-8, a header row naming the columns, then data rows.",
-        "examples": ["fullname,msisdn,groups\r\nJens Jensen,4512345678,100;101\r\n"],
+        "examples": ["fullname,email,custom1\r\nJens Jensen,jens@example.com,VIP\r\n"],
     }
     form = {
         "type": "object",
