@@ -271,8 +271,10 @@ def wrk(server: Server, call: str, key: str, duration: int, env: dict[str, str])
     cpu = server.cpu_seconds() - cpu
     out = done.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50, p99 = (_ms(m.group(1)) if (m := re.search(rf"{q}%\s+(\S+)", out)) else float("nan")
-                for q in (50, 99))  # fmt: skip
+    # Anchored to the start of a line: the "+/- Stdev" column of the Latency and Req/Sec lines
+    # (e.g. "68.50%", "85.99%") matched "50%" / "99%" too and gave p50/p99 = nan.
+    p50, p99 = (_ms(m.group(1)) if (m := re.search(rf"^\s+{q}%\s+(\S+)", out, re.M))
+                else float("nan") for q in (50, 99))  # fmt: skip
     statuses = {int(s): int(n) for s, n in re.findall(r"STATUS (\d+) (\d+)", out)}
     requests = sum(statuses.values()) or 1
     return Run(rps, p50, p99, statuses, cpu / requests * 1e6)
