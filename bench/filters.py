@@ -48,7 +48,7 @@ SELECT $1,
          || ' ' || i,
        'Street ' || i, lpad((1000 + i % 8999)::text, 4, '0'), $2::bigint + i, 45,
        $2::bigint - 4500000000 + i, 'c' || i || '@example.com',
-       DATE '1940-01-01' + (i * 7919 % 29220), 1 + i % 2,
+       DATE '1940-01-01' + (i::bigint * 7919 % 29220)::int, 1 + i % 2,
        'tier ' || (i % 97), 'source ' || (i % 13), 'note ' || md5(i::text), 'x' || (i % 1000),
        i % 50 = 0, CASE WHEN i % 50 = 0 THEN now() END
   FROM generate_series(1, $3::int) AS i
