@@ -132,16 +132,14 @@ class ContactList(TenantRepository):
             return await conn.fetchval(_GROUP_EXISTS, self.controluser, controlgroup) is not None
 
     async def _fetch(self, where: Filter, sql: str, *args: Any) -> asyncpg.Record:
-        """One row of a list statement. A filtered one is planned for the values at hand: a
-        prepared statement's generic plan cannot know how selective `q` is, and picks a scan
-        in ID order that reads the whole book for a rare word (seen: 0.3 s against 5 ms)."""
-        async with self.db.connection() as conn:
-            if not where.filtered:
-                row = await conn.fetchrow(sql, self.controluser, *args, *where.args)
-            else:
-                async with conn.transaction(readonly=True):
-                    await conn.execute(_CUSTOM_PLANS)
-                    row = await conn.fetchrow(sql, self.controluser, *args, *where.args)
+        """One row of a list statement, planned for the values at hand. A prepared statement's
+        generic plan (PostgreSQL may switch to it after five runs on a connection) cannot know
+        how selective `q` is, and picks a scan in ID order that reads the whole book for a rare
+        word (seen: 0.3 s against 5 ms); unfiltered, on a small book, it joined the groups by a
+        nested loop over their aggregate (265 ms against 11 ms)."""
+        async with self.db.connection() as conn, conn.transaction(readonly=True):
+            await conn.execute(_CUSTOM_PLANS)
+            row = await conn.fetchrow(sql, self.controluser, *args, *where.args)
         assert row is not None
         return row
 
