@@ -32,6 +32,7 @@ import httpx
 
 from contacts_api.contacts.listing import Filter, _page_sql
 from contacts_api.contacts.requests import ContactQuery
+from contacts_api.contacts.search import read_sample
 from contacts_api.database import paging
 
 BENCH = Path(__file__).resolve().parent
@@ -145,11 +146,11 @@ async def time_case(
 
 async def explain(db_url: str, user: int, params: dict[str, str]) -> str:
     query = ContactQuery.parse(params)
-    where = Filter.of(query, first=5)
-    sql = _page_sql(where.sql, ranged=not where.filtered)
-    args = [user, query.after or 0, paging.MAX_ID, query.limit or 100, *where.args]
     conn = await asyncpg.connect(db_url)
     try:
+        where = Filter.of(query, first=5, sample=await read_sample(conn))
+        sql = _page_sql(where.sql, ranged=not where.filtered)
+        args = [user, query.after or 0, paging.MAX_ID, query.limit or 100, *where.args]
         # The service's statements are prepared (asyncpg); PREPARE them the same way.
         await conn.execute(f"PREPARE page AS {sql}")
         literals = ", ".join(_literal(a) for a in args)

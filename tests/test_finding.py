@@ -214,3 +214,30 @@ async def test_paging_while_the_book_changes_skips_and_repeats_nothing(
     assert len(seen) == len(set(seen))
     survivors = set(initial) - deleted
     assert survivors <= set(seen)
+
+
+async def test_q_of_several_words_needs_the_whole_text_in_its_order(api: Api) -> None:
+    """The index looks up only some words of such a `q` (contacts/search.py); every contact
+    listed still contains the whole `q`, in the list and in the export."""
+    target = await api.create_contact(fullname="Target", custom3="note 827ccb0e")
+    await api.create_contact(fullname="Reversed", custom3="827ccb0e note")
+    await api.create_contact(fullname="Apart", custom3="note, 827ccb0e")
+    await api.create_contact(fullname="Prefix only", custom3="note 827ccb0")
+    for i in range(5):
+        await api.create_contact(fullname=f"Holder {i}", custom3=f"note {i:04d}")
+    assert await listed(api, q="NOTE 827CCB0E") == [target["controlcontact"]]
+    body = (await api.get(LIST, q="note 827ccb0e", limit="1", total="1")).json()
+    assert (body["total"], body["next"]) == (1, None)
+    export = await api.get("/view/contacts/api.csv", q="Note 827ccb0e")
+    assert export.status_code == 200
+    assert [line.split(",")[0] for line in export.text.splitlines()[1:]] == ["Target"]
+
+
+async def test_q_as_a_long_number_needs_all_its_digits(api: Api) -> None:
+    """The msisdn index looks up a long number's last digits only; the leading ones must
+    match too."""
+    wanted = await api.create_contact(fullname="Wanted", msisdn="4530012345")
+    await api.create_contact(fullname="Same tail", msisdn="4560012345")
+    assert await listed(api, q="+45 3001 2345") == [wanted["controlcontact"]]
+    assert await listed(api, q="4530012345") == [wanted["controlcontact"]]
+    assert len(await listed(api, q="0012345")) == 2

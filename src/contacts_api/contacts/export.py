@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from contacts_api.contacts.listing import ContactList, Filter
+from contacts_api.contacts.listing import ContactList
 from contacts_api.contacts.requests import ContactQuery
 from contacts_api.database.copy import copy_out
 
@@ -48,10 +48,10 @@ def _select(where: str) -> str:
 class ContactExport(ContactList):
     """The contact list (its filters, its group check) as a CSV file."""
 
-    def csv(self, query: ContactQuery) -> AsyncIterator[bytes]:
+    async def csv(self, query: ContactQuery) -> AsyncIterator[bytes]:
         """Every match of the filters of `query` (not its paging), ascending
         `controlcontact`, as CSV chunks: the header row first."""
-        where = Filter.of(query, first=2)
+        where = await self.filter(query, first=2)
         return copy_out(
             self.db,
             _select(where.sql),

@@ -13,23 +13,12 @@ from typing import Any
 import asyncpg
 
 from contacts_api.contacts.requests import ContactQuery
+from contacts_api.contacts.search import Sample, q_term, sample_of
 from contacts_api.contacts.shape import COLUMNS
 from contacts_api.database import paging
 from contacts_api.database.repository import TenantRepository
 
-# The searchable text of a contact, exactly as the trigram index ix_contacts_search has it.
-SEARCH_TEXT = (
-    "contacts_fold(coalesce(c.fullname, '') || chr(31) || coalesce(c.email, '') || chr(31)"
-    " || coalesce(c.custom1, '') || chr(31) || coalesce(c.custom2, '') || chr(31)"
-    " || coalesce(c.custom3, '') || chr(31) || coalesce(c.custom4, ''))"
-)
 PAGE_SIZE = 1000
-
-
-def _like(text: str) -> str:
-    """`text` as a LIKE pattern matching it anywhere (its own wildcards escaped)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 @dataclass(frozen=True)
@@ -42,7 +31,8 @@ class Filter:
     filtered: bool  # anything beyond the user and `after`
 
     @classmethod
-    def of(cls, query: ContactQuery, *, first: int) -> Filter:
+    def of(cls, query: ContactQuery, *, first: int, sample: Sample | None = None) -> Filter:
+        """`sample`: the search index's statistics, which choose what `q` looks up."""
         terms: list[str] = []
         args: list[Any] = []
 
@@ -58,19 +48,20 @@ class Filter:
                 query.group,
             )
         if query.q is not None:
-            text = f"{SEARCH_TEXT} LIKE contacts_fold({{}})"
-            if query.q.digits:
-                term(
-                    f"({text} OR c.msisdn::text LIKE {{}})",
-                    _like(query.q.text),
-                    _like(query.q.digits),
-                )
-            else:
-                term(text, _like(query.q.text))
+            sql, values = q_term(query.q, sample or Sample())
+            term(sql, *values)
         if query.optout is not None:
             term("c.optout = {}", query.optout)
         if query.birthday is not None:
-            term("c.birthday_md = ANY({}::smallint[])", list(query.birthday))
+            # One month-day as an equality: the (controluser, birthday_md, controlcontact)
+            # index then yields a page in ID order. With `= ANY` it cannot (PostgreSQL 15),
+            # and a page of 12-24 walked 37,000 contacts of a million-contact book in ID
+            # order instead (22 ms against 1).
+            days = query.birthday
+            if len(days) == 1:
+                term("c.birthday_md = {}::smallint", days[0])
+            else:
+                term("c.birthday_md = ANY({}::smallint[])", list(days))
         if query.updated_since is not None:
             term("c.updated >= to_timestamp({}::bigint)", query.updated_since)
         sql = " AND ".join(["c.controluser = $1", *terms])
@@ -131,6 +122,11 @@ class ContactList(TenantRepository):
         async with self.db.connection() as conn:
             return await conn.fetchval(_GROUP_EXISTS, self.controluser, controlgroup) is not None
 
+    async def filter(self, query: ContactQuery, *, first: int) -> Filter:
+        """The WHERE of `query`, its parameters numbered from `first`."""
+        sample = await sample_of(self.db) if query.q is not None else None
+        return Filter.of(query, first=first, sample=sample)
+
     async def _fetch(self, where: Filter, sql: str, *args: Any) -> asyncpg.Record:
         """One row of a list statement, planned for the values at hand. A prepared statement's
         generic plan (PostgreSQL may switch to it after five runs on a connection) cannot know
@@ -145,20 +141,20 @@ class ContactList(TenantRepository):
 
     async def total(self, query: ContactQuery) -> int:
         """How many contacts match, whatever `after` and `limit` say."""
-        where = Filter.of(query, first=2)
+        where = await self.filter(query, first=2)
         count: int = (await self._fetch(where, _COUNT.format(where=where.sql)))[0]
         return count
 
     async def page(self, query: ContactQuery, limit: int) -> ListPage:
         """At most `limit` matches after `query.after`, and where the next page starts."""
-        where = Filter.of(query, first=5)
+        where = await self.filter(query, first=5)
         sql = _page_sql(where.sql, ranged=not where.filtered)
         json, last, more = await self._fetch(where, sql, query.after or 0, paging.MAX_ID, limit)
         return ListPage(json, last if more else None)
 
-    def pages(self, query: ContactQuery) -> AsyncIterator[bytes]:
+    async def pages(self, query: ContactQuery) -> AsyncIterator[bytes]:
         """Every match after `query.after`, ascending, a page at a time (database/paging.py)."""
-        where = Filter.of(query, first=5)
+        where = await self.filter(query, first=5)
         page_sql = _page_sql(where.sql, ranged=not where.filtered)
         bounds_sql = _BOUNDS.format(where=where.sql)
 

@@ -122,7 +122,7 @@ async def view_contacts(contacts: ContactList, query: ContactQuery) -> Answer[Vi
         trailer["total"] = await contacts.total(query)
     # The first page is read before answering, so an unreachable database is a 503 rather
     # than a stream cut short after a 200.
-    return ViewContactsResponse.stream(await prefetched(contacts.pages(query)), trailer)
+    return ViewContactsResponse.stream(await prefetched(await contacts.pages(query)), trailer)
 
 
 @routes.read(
@@ -146,7 +146,7 @@ async def export_contacts(
         raise query.not_found("group")
     # The header row comes from PostgreSQL with the first chunk: read before answering, so an
     # unreachable database is a 503 rather than a file cut short after a 200.
-    return ExportContactsFile.stream(await prefetched(contacts.csv(query)))
+    return ExportContactsFile.stream(await prefetched(await contacts.csv(query)))
 
 
 @routes.read(
