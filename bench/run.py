@@ -24,6 +24,9 @@ service/baseline, p50/p99 latency, non-2xx answers, and the server's CPU time pe
 The service runs with its defaults (JSON access log on, key cache 0.5 s, Prometheus metrics
 on). A second service, `service-nometrics` (CONTACTS_API_METRICS=false), takes its turns in the
 same rounds, so the metrics' cost is read from one run (--no-metrics-compare leaves it out).
+With --pgbouncer a third, `service-pgbouncer`, reaches the same database through a real
+PgBouncer in transaction pooling mode (tests/infra.py starts it on loopback, with the deployed
+config template), also in the same rounds.
 
 Million (--million): a second user gets 1,000,000 contacts (every column filled) beside the
 bench user's; a fresh 1-worker service streams GET /view/contacts/api.json to curl while its RSS
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -59,6 +63,9 @@ from contacts_api.contacts.shape import COLUMNS
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+from tests.infra import PgBouncer, pgbouncer  # noqa: E402  (the tests' real PgBouncer)
+
 BIN = Path(sys.executable).parent
 WRK = BENCH / "wrk"
 CALLS = {"view": "view.lua", "create": "create.lua", "addgroup": "addgroup.lua", "list": "list.lua"}
@@ -293,32 +300,55 @@ def throughput(
     lo, hi, group = seeded
     env = {"BENCH_MIN_CONTACT": str(lo), "BENCH_MAX_CONTACT": str(hi), "BENCH_GROUP": str(group)}
     report: dict[str, Any] = {}
-    for workers in args.workers:
-        servers = [start_service(db_url, workers, args.pool, logs)]
-        if args.metrics_compare:
-            servers.append(
-                start_service(
-                    db_url, workers, args.pool, logs, "service-nometrics",
-                    CONTACTS_API_METRICS="false",
-                )
-            )  # fmt: skip
-        servers.append(start_baseline(db_url, workers, args.pool, logs))
-        try:
-            for call in args.calls:
-                runs: dict[str, list[Run]] = {s.name: [] for s in servers}
-                for round_ in range(args.rounds):
-                    for server in servers if round_ % 2 == 0 else servers[::-1]:
-                        run = wrk(server, call, keys, args.duration, env)
-                        runs[server.name].append(run)
-                        log(
-                            f"  w{workers} {call:8} {server.name:12} {run.rps:8.0f} req/s  "
-                            f"p99 {run.p99_ms:6.1f} ms  {run.cpu_us:5.0f} µs CPU/req  "
-                            f"{run.statuses}"
-                        )
-                report[f"w{workers}/{call}"] = runs
-        finally:
-            for server in servers:
-                server.stop()
+    with contextlib.ExitStack() as stack:
+        bouncer = stack.enter_context(pgbouncer(db_url)) if args.pgbouncer else None
+        for workers in args.workers:
+            report |= _throughput_at(args, workers, db_url, keys, env, logs, bouncer)
+    return report
+
+
+def _throughput_at(
+    args: argparse.Namespace,
+    workers: int,
+    db_url: str,
+    keys: dict[str, str],
+    env: dict[str, str],
+    logs: Path,
+    bouncer: PgBouncer | None,
+) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    servers = [start_service(db_url, workers, args.pool, logs)]
+    if bouncer is not None:
+        servers.append(
+            start_service(
+                bouncer.url, workers, args.pool, logs, "service-pgbouncer",
+                CONTACTS_API_DB_POOLER="pgbouncer", MIGRATIONS_DATABASE_URL=db_url,
+            )
+        )  # fmt: skip
+    if args.metrics_compare:
+        servers.append(
+            start_service(
+                db_url, workers, args.pool, logs, "service-nometrics",
+                CONTACTS_API_METRICS="false",
+            )
+        )  # fmt: skip
+    servers.append(start_baseline(db_url, workers, args.pool, logs))
+    try:
+        for call in args.calls:
+            runs: dict[str, list[Run]] = {s.name: [] for s in servers}
+            for round_ in range(args.rounds):
+                for server in servers if round_ % 2 == 0 else servers[::-1]:
+                    run = wrk(server, call, keys, args.duration, env)
+                    runs[server.name].append(run)
+                    log(
+                        f"  w{workers} {call:8} {server.name:12} {run.rps:8.0f} req/s  "
+                        f"p99 {run.p99_ms:6.1f} ms  {run.cpu_us:5.0f} µs CPU/req  "
+                        f"{run.statuses}"
+                    )
+            report[f"w{workers}/{call}"] = runs
+    finally:
+        for server in servers:
+            server.stop()
     return report
 
 
@@ -336,17 +366,27 @@ def _non_2xx(runs: list[Run]) -> int:
 
 def print_metrics_cost(report: dict[str, Any]) -> None:
     """Metrics on against off, from the same rounds."""
+    print_variant(report, "service-nometrics", "metrics on", "metrics off")
+
+
+def print_pgbouncer(report: dict[str, Any]) -> None:
+    """The service through PgBouncer against the service straight to PostgreSQL."""
+    print_variant(report, "service-pgbouncer", "direct", "PgBouncer")
+
+
+def print_variant(report: dict[str, Any], variant: str, on_name: str, off_name: str) -> None:
+    """`service` (as `on_name`) against the `variant` server (as `off_name`), same rounds."""
     rows = []
     for label, runs in report.items():
         on = next((r for name, r in runs.items() if name.startswith("service-w")), None)
-        off = next((r for name, r in runs.items() if name.startswith("service-nometrics")), None)
+        off = next((r for name, r in runs.items() if name.startswith(variant)), None)
         if on and off:
             rows.append((label, on, off))
     if not rows:
         return
     print(
-        "\n| workers / call | metrics on req/s | metrics off req/s | on / off |"
-        " CPU µs/req on / off | p99 ms on / off |"
+        f"\n| workers / call | {on_name} req/s | {off_name} req/s | {on_name} / {off_name} |"
+        f" CPU µs/req {on_name} / {off_name} | p99 ms {on_name} / {off_name} |"
     )
     print("|---|---|---|---|---|---|")
     for label, on, off in rows:
@@ -503,6 +543,11 @@ def main() -> int:
         action="store_false",
         help="leave out service-nometrics (the service with CONTACTS_API_METRICS=false)",
     )
+    parser.add_argument(
+        "--pgbouncer",
+        action="store_true",
+        help="add service-pgbouncer: the service through a PgBouncer in transaction mode",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk") and not args.only_million:
         sys.exit("wrk is not on PATH (apt-get install wrk)")
@@ -532,6 +577,7 @@ def main() -> int:
             report["throughput"] = throughput(args, db_url, keys, seeded, logs)
             print_throughput(report["throughput"])
             print_metrics_cost(report["throughput"])
+            print_pgbouncer(report["throughput"])
         if args.million or args.only_million:
             report["million"] = million(args, db_url, logs)
             print_million(report["million"])
