@@ -29,12 +29,19 @@ DATABASE = "contacts_filters_ab"
 VALUES_TABLE = "bench_filters_ab_values"
 
 
+async def drop(pg: str) -> None:
+    sys.path.insert(0, str(BENCH))
+    from run import execute  # noqa: PLC0415
+
+    await execute(pg + "/postgres", f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+
+
 async def seed(pg: str) -> None:
     sys.path.insert(0, str(BENCH))
     import filters  # noqa: PLC0415
     from run import cli, execute  # noqa: PLC0415
 
-    await execute(pg + "/postgres", f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    await drop(pg)
     await execute(pg + "/postgres", f'CREATE DATABASE "{DATABASE}"')
     url = f"{pg}/{DATABASE}"
     cli(url, "migrate")
@@ -84,8 +91,7 @@ def main() -> int:
             child = [sys.executable, __file__, "--child", str(tree.resolve()), "--pg", args.pg]
             subprocess.run([*child, "--runs", str(args.runs)], check=True)
     if args.drop:
-        drop = f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'
-        subprocess.run(["psql", f"{args.pg}/postgres", "-qc", drop], check=True)
+        asyncio.run(drop(args.pg))
     return 0
 
 

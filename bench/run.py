@@ -300,8 +300,7 @@ def throughput(
     lo, hi, group = seeded
     env = {"BENCH_MIN_CONTACT": str(lo), "BENCH_MAX_CONTACT": str(hi), "BENCH_GROUP": str(group)}
     report: dict[str, Any] = {}
-    with contextlib.ExitStack() as stack:
-        bouncer = stack.enter_context(pgbouncer(db_url)) if args.pgbouncer else None
+    with pgbouncer(db_url) if args.pgbouncer else contextlib.nullcontext() as bouncer:
         for workers in args.workers:
             report |= _throughput_at(args, workers, db_url, keys, env, logs, bouncer)
     return report

@@ -101,12 +101,12 @@ def like(text: str) -> str:
 def q_term(q: Search, sample: Sample) -> tuple[str, list[Any]]:
     """The WHERE term of `q` (its parameters as `{}`) and its values."""
     words = lookup_words(q.text, sample)
-    if words is None:
-        sql, args = f"{SEARCH_TEXT} LIKE contacts_fold({{}})", [like(q.text)]
-    else:
-        looked_up = " AND ".join(f"{SEARCH_TEXT} LIKE contacts_fold({{}})" for _ in words)
-        sql = f"{looked_up} AND strpos({SEARCH_TEXT}, contacts_fold({{}})) > 0"
-        args = [*(like(word) for word in words), q.text]
+    patterns = words or [q.text]
+    sql = " AND ".join(f"{SEARCH_TEXT} LIKE contacts_fold({{}})" for _ in patterns)
+    args: list[Any] = [like(pattern) for pattern in patterns]
+    if words:
+        sql += f" AND strpos({SEARCH_TEXT}, contacts_fold({{}})) > 0"
+        args.append(q.text)
     if q.digits is None:
         return sql, args
     if len(q.digits) <= DIGITS_LOOKED_UP:
