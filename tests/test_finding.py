@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from contacts_api.contacts.search import read_sample
 from contacts_api.database.pool import connect
 from contacts_api.fields import birthday as birthday_field
 from tests.conftest import Api
@@ -241,3 +242,28 @@ async def test_q_as_a_long_number_needs_all_its_digits(api: Api) -> None:
     assert await listed(api, q="+45 3001 2345") == [wanted["controlcontact"]]
     assert await listed(api, q="4530012345") == [wanted["controlcontact"]]
     assert len(await listed(api, q="0012345")) == 2
+
+
+async def test_the_common_words_come_from_the_statistics_of_the_search_text(
+    api: Api, database_url: str
+) -> None:
+    """contacts/search.py takes its sample from what ANALYZE keeps of contacts.search_text:
+    each contact's fields folded and joined by chr(31), edits included."""
+    ids = [
+        (await api.create_contact(fullname=f"Holder {i}", custom3=f"Note {i:04d}"))[
+            "controlcontact"
+        ]
+        for i in range(40)
+    ]
+    edited = await api.get("/contact/update/api.json", contact=ids[7], email="ÆBLE@example.dk")
+    assert edited.status_code == 200, edited.text
+    conn = await connect(database_url)
+    try:
+        await conn.execute("ANALYZE contacts")
+        sample = await read_sample(conn)
+    finally:
+        await conn.close()
+    assert len(sample.texts) == 40
+    assert "holder 7\x1fæble@example.dk\x1f\x1f\x1fnote 0007\x1f" in sample.texts
+    assert sample.common("NOTE")
+    assert not sample.common("0007")

@@ -8,8 +8,8 @@ and the whole `q` is then checked on the rows they find, with `strpos` rather th
 that the planner cannot fold it back into the index scan. The answer is the same either way
 (a contact containing `q` contains each of its words); only the work differs.
 
-Which words are common comes from PostgreSQL's own statistics of the search index: the values
-ANALYZE keeps as the histogram of ix_contacts_search's expression (about a hundred contacts'
+Which words are common comes from PostgreSQL's own statistics of the searchable text: the
+values ANALYZE keeps as the histogram of contacts.search_text (about a hundred contacts'
 searchable text, drawn from every user), read at most once a minute per pool. A word found in
 COMMON of them or more is common, and so is a word of fewer than 3 characters (it has no
 trigram of its own). With no statistics yet, every longer word counts as rare.
@@ -32,12 +32,8 @@ import asyncpg
 from contacts_api.database.pool import ConnectionPool, Database
 from contacts_api.fields.search import Search
 
-# The searchable text of a contact, exactly as the trigram index ix_contacts_search has it.
-SEARCH_TEXT: Final = (
-    "contacts_fold(coalesce(c.fullname, '') || chr(31) || coalesce(c.email, '') || chr(31)"
-    " || coalesce(c.custom1, '') || chr(31) || coalesce(c.custom2, '') || chr(31)"
-    " || coalesce(c.custom3, '') || chr(31) || coalesce(c.custom4, ''))"
-)
+# The searchable text of a contact (contacts/tables.py), which ix_contacts_search indexes.
+SEARCH_TEXT: Final = "c.search_text"
 COMMON: Final = 0.05  # of the sampled contacts
 REFRESH_SECONDS: Final = 60.0
 DIGITS_LOOKED_UP: Final = 7
@@ -45,7 +41,8 @@ _WORD = re.compile(r"[^\W_]+")  # what pg_trgm takes for a word: letters and dig
 _SAMPLE = """
 SELECT coalesce(histogram_bounds::text::text[], '{}')
        || coalesce(most_common_vals::text::text[], '{}')
-  FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'ix_contacts_search'"""
+  FROM pg_stats
+ WHERE schemaname = current_schema() AND tablename = 'contacts' AND attname = 'search_text'"""
 
 
 @dataclass(frozen=True, slots=True)

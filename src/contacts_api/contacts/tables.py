@@ -29,6 +29,14 @@ from sqlmodel import Field
 
 from contacts_api.database.tables import Base, changed_column, owner_column
 
+# What `q` searches (contract §9): the fields joined by chr(31), which no value may hold, so
+# that no match spans two fields; folded once, when the row is written (contacts/search.py).
+SEARCH_TEXT = (
+    "contacts_fold(coalesce(fullname, '') || chr(31) || coalesce(email, '') || chr(31)"
+    " || coalesce(custom1, '') || chr(31) || coalesce(custom2, '') || chr(31)"
+    " || coalesce(custom3, '') || chr(31) || coalesce(custom4, ''))"
+)
+
 
 def _timestamp() -> Column[datetime]:
     return Column(DateTime(timezone=True), nullable=False, server_default=func.now())
@@ -85,6 +93,9 @@ class Contact(Base, table=True):
                 persisted=True,
             ),
         ),
+    )
+    search_text: str | None = Field(
+        default=None, sa_column=Column(Text, Computed(SEARCH_TEXT, persisted=True))
     )
 
 

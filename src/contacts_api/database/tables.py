@@ -44,8 +44,9 @@ CURRENT_XID = "(pg_current_xact_id())::text::bigint"
 CONTACT, GROUP = 0, 1
 
 
-# Indexes on expressions over our own SQL functions (the migrations create both), which the
-# table models do not describe: the model comparison leaves them out.
+# Trigram indexes (pg_trgm's operator classes) and indexes on expressions over our own SQL
+# functions, which the migrations create and the table models do not describe: the model
+# comparison leaves them out.
 SEARCH_INDEXES = frozenset(
     {
         "ix_contacts_search",

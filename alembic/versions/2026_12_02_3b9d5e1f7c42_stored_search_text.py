@@ -1,0 +1,50 @@
+"""search text stored: the `q` filter reads a column instead of folding six fields per row
+
+- contacts gain `search_text`, a stored generated column: contacts_fold() of the searchable
+  fields joined by chr(31), the very expression ix_contacts_search was built on. A page of
+  `q` walks the contacts in ID order and checks each; folding every row's text there cost
+  ~2.5 µs a row (a name matching 1 in 96 contacts: 34 ms against 14 ms per page of 100 on a
+  million-contact book, docs/queries.md).
+- ix_contacts_search is rebuilt on the column (same name, same trigram GIN).
+
+Adding a stored column rewrites the table under an exclusive lock: about 1.5 minutes for
+1.2 million contacts on the bench machine. The downgrade drops the column and rebuilds the
+expression index.
+
+Revision ID: 3b9d5e1f7c42
+Revises: 8e3f0b6d2a17
+Create Date: 2026-12-02 17:40:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "3b9d5e1f7c42"
+down_revision: str | None = "8e3f0b6d2a17"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SEARCH = (
+    "contacts_fold(coalesce(fullname, '') || chr(31) || coalesce(email, '') || chr(31)"
+    " || coalesce(custom1, '') || chr(31) || coalesce(custom2, '') || chr(31)"
+    " || coalesce(custom3, '') || chr(31) || coalesce(custom4, ''))"
+)
+
+
+def upgrade() -> None:
+    op.execute("DROP INDEX ix_contacts_search")
+    op.execute(
+        f"ALTER TABLE contacts ADD COLUMN search_text text GENERATED ALWAYS AS ({SEARCH}) STORED"
+    )
+    op.execute(
+        "CREATE INDEX ix_contacts_search ON contacts USING gin (controluser, search_text gin_trgm_ops)"
+    )
+    op.execute("ANALYZE contacts (search_text)")
+
+
+def downgrade() -> None:
+    op.execute("ALTER TABLE contacts DROP COLUMN search_text")  # drops its index too
+    op.execute(
+        f"CREATE INDEX ix_contacts_search ON contacts USING gin (controluser, ({SEARCH}) gin_trgm_ops)"
+    )
