@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from contacts_api.serving import GC_THRESHOLDS, ServeConfig
 from tests.conftest import (
     BIN,
     LiveServer,
@@ -155,3 +157,19 @@ def test_serve_without_database_url_uses_embedded_and_creates_demo(scratch: Path
         check=True,
     )
     assert [u["name"] for u in json.loads(listed.stdout)] == ["demo"]
+
+
+def test_a_serving_process_collects_cycles_less_often(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    """Each worker loads the app through ServeConfig, which sets the collector's thresholds."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        config = ServeConfig("contacts_api.main:create_app", factory=True, workers=1)
+        config.load()
+        assert gc.get_threshold() == GC_THRESHOLDS
+        assert GC_THRESHOLDS[0] > 700
+    finally:
+        gc.set_threshold(*before)

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from contacts_api.contacts.search import read_sample
+from contacts_api.database.migrations import upgrade_to_head
 from contacts_api.database.pool import connect
 from contacts_api.fields import birthday as birthday_field
-from tests.conftest import Api
+from tests.conftest import Api, create_database, drop_database
 
 LIST = "/view/contacts/api.json"
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -245,24 +246,34 @@ async def test_q_as_a_long_number_needs_all_its_digits(api: Api) -> None:
 
 
 async def test_the_common_words_come_from_the_statistics_of_the_search_text(
-    api: Api, database_url: str
+    server_url: str,
 ) -> None:
     """contacts/search.py takes its sample from what ANALYZE keeps of contacts.search_text:
-    each contact's fields folded and joined by chr(31), edits included."""
-    ids = [
-        (await api.create_contact(fullname=f"Holder {i}", custom3=f"Note {i:04d}"))[
-            "controlcontact"
-        ]
-        for i in range(40)
-    ]
-    edited = await api.get("/contact/update/api.json", contact=ids[7], email="ÆBLE@example.dk")
-    assert edited.status_code == 200, edited.text
-    conn = await connect(database_url)
+    each contact's fields folded and joined by chr(31), edits included (a database of its
+    own, so that the sample is only these contacts)."""
+    url = await create_database(server_url)
     try:
-        await conn.execute("ANALYZE contacts")
-        sample = await read_sample(conn)
+        await upgrade_to_head(url)
+        conn = await connect(url)
+        try:
+            user = await conn.fetchval(
+                "INSERT INTO users (name) VALUES ('u') RETURNING controluser"
+            )
+            await conn.execute(
+                "INSERT INTO contacts (controluser, fullname, custom3)"
+                " SELECT $1, 'Holder ' || i, 'Note ' || lpad(i::text, 4, '0')"
+                " FROM generate_series(0, 39) i",
+                user,
+            )
+            await conn.execute(
+                "UPDATE contacts SET email = 'ÆBLE@example.dk' WHERE fullname = 'Holder 7'"
+            )
+            await conn.execute("ANALYZE contacts")
+            sample = await read_sample(conn)
+        finally:
+            await conn.close()
     finally:
-        await conn.close()
+        await drop_database(server_url, url)
     assert len(sample.texts) == 40
     assert "holder 7\x1fæble@example.dk\x1f\x1f\x1fnote 0007\x1f" in sample.texts
     assert sample.common("NOTE")

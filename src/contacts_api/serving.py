@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import os
 import shutil
@@ -52,6 +53,12 @@ STARTUP_FAILURE = 3  # uvicorn's exit status when the server could not start
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's (read when it is imported)
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _DIR_PREFIX = "contacts-api-metrics-"  # then the serve process's PID
+# The cyclic collector's thresholds in a serving process: a young collection after 10,000 new
+# container objects rather than CPython's 700. An import holds two batches of 10,000 checked
+# rows (about 8 objects each); with the default, the collector's repeated passes over them
+# took a third of the rows' check time (93-114 against 66-88 us a row, bench/gc_import.py).
+# Memory is still freed by reference counting; only cycles wait a little longer.
+GC_THRESHOLDS = (10_000, 10, 10)
 
 log = logging.getLogger("contacts_api.serve")
 
@@ -113,6 +120,7 @@ class ServeConfig(uvicorn.Config):
 
     def load(self) -> None:
         super().load()
+        gc.set_threshold(*GC_THRESHOLDS)
         if self.workers == 1 or threading.current_thread() is not threading.main_thread():
             return
         # In a worker (uvicorn handles SIGINT and SIGTERM there) SIGHUP stops gracefully too,
