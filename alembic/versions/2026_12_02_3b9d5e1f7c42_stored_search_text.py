@@ -13,8 +13,8 @@ folding six fields per row, and a rare word no longer reads the whole book's pos
   without it. The user is still checked on every row found (the statements' own condition).
 
 Adding a stored column rewrites the table under an exclusive lock: about 1.5 minutes for
-1.2 million contacts on the bench machine. The downgrade drops the column and rebuilds the
-expression index.
+1.2 million contacts on the bench machine. The downgrade drops the column and rebuilds both
+indexes as they were (led by controluser, the search index on the expression).
 
 Revision ID: 3b9d5e1f7c42
 Revises: 8e3f0b6d2a17
@@ -35,8 +35,6 @@ SEARCH = (
     " || coalesce(custom1, '') || chr(31) || coalesce(custom2, '') || chr(31)"
     " || coalesce(custom3, '') || chr(31) || coalesce(custom4, ''))"
 )
-
-
 DIGITS = "(msisdn::text) gin_trgm_ops"
 
 

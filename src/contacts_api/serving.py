@@ -56,7 +56,7 @@ _DIR_PREFIX = "contacts-api-metrics-"  # then the serve process's PID
 # The cyclic collector's thresholds in a serving process: a young collection after 10,000 new
 # container objects rather than CPython's 700. An import holds two batches of 10,000 checked
 # rows (about 8 objects each); with the default, the collector's repeated passes over them
-# took a fifth to a quarter of the rows' check time (best of 4 rounds: 88 against 65 us a row,
+# took about a quarter of the rows' check time (best of 4 rounds: 88 against 65 us a row,
 # bench/results/2026-12-02-gc-import-7210291.txt).
 # Memory is still freed by reference counting; only cycles wait a little longer.
 GC_THRESHOLDS = (10_000, 10, 10)

@@ -32,8 +32,9 @@ import asyncpg
 from contacts_api.database.pool import ConnectionPool, Database
 from contacts_api.fields.search import Search
 
-# The searchable text of a contact (contacts/tables.py), which ix_contacts_search indexes.
-SEARCH_TEXT: Final = "c.search_text"
+# The column of a contact's searchable text (SEARCH_TEXT in contacts/tables.py), which
+# ix_contacts_search indexes.
+SEARCH_COLUMN: Final = "c.search_text"
 COMMON: Final = 0.05  # of the sampled contacts
 REFRESH_SECONDS: Final = 60.0
 DIGITS_LOOKED_UP: Final = 7
@@ -99,10 +100,10 @@ def q_term(q: Search, sample: Sample) -> tuple[str, list[Any]]:
     """The WHERE term of `q` (its parameters as `{}`) and its values."""
     words = lookup_words(q.text, sample)
     patterns = words or [q.text]
-    sql = " AND ".join(f"{SEARCH_TEXT} LIKE contacts_fold({{}})" for _ in patterns)
+    sql = " AND ".join(f"{SEARCH_COLUMN} LIKE contacts_fold({{}})" for _ in patterns)
     args: list[Any] = [like(pattern) for pattern in patterns]
     if words:
-        sql += f" AND strpos({SEARCH_TEXT}, contacts_fold({{}})) > 0"
+        sql += f" AND strpos({SEARCH_COLUMN}, contacts_fold({{}})) > 0"
         args.append(q.text)
     if q.digits is None:
         return sql, args
