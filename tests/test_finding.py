@@ -278,3 +278,18 @@ async def test_the_common_words_come_from_the_statistics_of_the_search_text(
     assert "holder 7\x1fæble@example.dk\x1f\x1f\x1fnote 0007\x1f" in sample.texts
     assert sample.common("NOTE")
     assert not sample.common("0007")
+
+
+async def test_q_finds_only_the_users_own_contacts(api: Api, other_api: Api) -> None:
+    """The trigram indexes hold every user's text (contacts/search.py); the user is checked on
+    each contact found: in a page, in `total` and in the export, for text and for digits."""
+    mine = await api.create_contact(fullname="Shared Jensen", msisdn="4522446688")
+    await other_api.create_contact(fullname="Shared Jensen", msisdn="4522446688")
+    await other_api.create_contact(fullname="Shared Jensen Too", msisdn="4522446689")
+    for q in ("shared jensen", "22446688", "+45 2244 6688"):
+        assert await listed(api, q=q) == [mine["controlcontact"]]
+        body = (await api.get(LIST, q=q, total="1")).json()
+        assert body["total"] == 1
+        export = await api.get("/view/contacts/api.csv", q=q)
+        assert [line.split(",")[0] for line in export.text.splitlines()[1:]] == ["Shared Jensen"]
+    assert len(await listed(other_api, q="shared jensen")) == 2
