@@ -1,5 +1,5 @@
 """One import from start to end (contract §10): the header, then batch after batch — checked
-off the event loop while the batch before it is applied — planned row by row in file order
+while the batch before it is applied (imports/rows.py) — planned row by row in file order
 and applied with set-based SQL.
 
 A batch is one transaction, so what is committed stays when the file breaks later or the
@@ -19,14 +19,21 @@ import asyncpg
 from contacts_api.database.pool import CONFLICTS
 from contacts_api.errors import ApiError, ErrorCode
 from contacts_api.imports.csvfile import Records, records
-from contacts_api.imports.repository import Allocation, Batch, Conflict, ImportRepository
+from contacts_api.imports.repository import (
+    ROW_COLUMNS,
+    Allocation,
+    Batch,
+    Conflict,
+    ImportRepository,
+)
 from contacts_api.imports.requests import ImportRow
-from contacts_api.imports.rows import CheckedRows, Failure, check_rows, header_columns
+from contacts_api.imports.rows import CheckedRows, Failure, Valid, check_batch, header_columns
 
 BATCH_ROWS: Final = 10_000
 MAX_ROWS: Final = 1_000_000
 MAX_FAILURES: Final = 10_000
 _PLAN_TRIES: Final = 3
+_MSISDN: Final = ROW_COLUMNS.index("msisdn")  # in ImportRow.stored()
 
 
 class TooManyRows(Exception):
@@ -76,6 +83,7 @@ class _New:
     """A contact this batch creates (later rows of the file may update it before it is)."""
 
     row: ImportRow
+    stored: tuple[Any, ...]  # row.stored()
     groups: set[int]
     version: int = 1
     controlcontact: int = 0
@@ -94,33 +102,9 @@ class _New:
         self.groups |= added
         if changed:
             self.row = self.row.model_copy(update=values)
+            self.stored = self.row.stored()
         if changed or added:
             self.version += 1
-
-    def record(self) -> tuple[Any, ...]:
-        """ID, the columns (optout not null), version: what the repository adds."""
-        values = _columns(self.row)
-        return (self.controlcontact, *values[:-1], bool(values[-1]), self.version)
-
-
-def _columns(row: ImportRow) -> tuple[Any, ...]:
-    number = row.msisdn
-    return (
-        row.fullname,
-        row.street,
-        row.zipcode,
-        number.msisdn if number else None,
-        number.dialcode if number else None,
-        number.number if number else None,
-        row.email,
-        row.birthday,
-        row.sex,
-        row.custom1,
-        row.custom2,
-        row.custom3,
-        row.custom4,
-        row.optout,
-    )
 
 
 @dataclass
@@ -162,22 +146,20 @@ class Importer:
         return self.report
 
     async def _batches(self, conn: asyncpg.Connection, batches: AsyncIterator[Records]) -> None:
-        """Check batch k+1 in a thread while batch k is applied."""
+        """Check batch k+1 while batch k is applied."""
         checking: asyncio.Future[CheckedRows] | None = None
         async for found in batches:
             self.report.rows += len(found.rows)
             over = self.report.rows > MAX_ROWS
             following = None
             if not over:
-                following = asyncio.ensure_future(
-                    asyncio.to_thread(check_rows, self.columns, found)
-                )
+                following = asyncio.ensure_future(check_batch(self.columns, found))
             if checking is not None:
                 try:
                     await self._apply(conn, await checking)
                 except BaseException:
                     if following is not None:
-                        following.cancel()  # its thread ends on its own; nobody waits for it
+                        following.cancel()
                     raise
             if following is None:
                 raise TooManyRows  # the batches before stay, as with a body cut off
@@ -191,8 +173,8 @@ class Importer:
                 async with conn.transaction():
                     plan = await self._plan(conn, checked)
                     members = [(n.controlcontact, g) for n in plan.new for g in sorted(n.groups)]
-                    records = [n.record() for n in plan.new]
-                    batch = Batch(records, members, plan.changed, plan.allocated)
+                    new = [(n.controlcontact, n.stored, n.version) for n in plan.new]
+                    batch = Batch(new, members, plan.changed, plan.allocated)
                     await self.repository.apply(conn, self.columns, batch)
                 break
             except (Conflict, *CONFLICTS):
@@ -206,18 +188,18 @@ class Importer:
 
     async def _plan(self, conn: asyncpg.Connection, checked: CheckedRows) -> _Plan:
         plan = _Plan()
-        valid = await self._with_known_groups(conn, checked.valid, plan)
-        numbers = [row.msisdn.msisdn for _, row in valid if row.msisdn is not None]
+        valid = await self._with_known_groups(conn, checked, plan)
+        numbers = [stored[_MSISDN] for _, _, stored in valid if stored[_MSISDN] is not None]
         holders = await self.repository.holders(conn, numbers) if numbers else {}
         pending: dict[int, _New] = {}
         waves: dict[int, int] = {}
         taken_by_new: list[tuple[dict[str, Any], _New]] = []
-        for number, row in valid:
-            msisdn = row.msisdn.msisdn if row.msisdn is not None else None
+        for number, row, stored in valid:
+            msisdn = stored[_MSISDN]
             holder = holders.get(msisdn) if msisdn is not None else None
             new = pending.get(msisdn) if msisdn is not None else None
             if holder is None and new is None:
-                created = _New(row, set(row.groups or ()))
+                created = _New(row, stored, set(row.groups or ()))
                 plan.new.append(created)
                 if msisdn is not None:
                     pending[msisdn] = created
@@ -237,7 +219,7 @@ class Importer:
                     assert holder is not None
                     wave = waves[holder] = waves.get(holder, -1) + 1
                     groups = sorted(set(row.groups or ()))
-                    plan.changed.append((holder, wave, *_columns(row), groups))
+                    plan.changed.append((holder, wave, *stored, groups))
         if plan.new:
             plan.allocated = await self.repository.allocate(conn, len(plan.new))
             for created, controlcontact in zip(plan.new, plan.allocated.ids, strict=True):
@@ -247,18 +229,21 @@ class Importer:
         return plan
 
     async def _with_known_groups(
-        self, conn: asyncpg.Connection, valid: list[tuple[int, ImportRow]], plan: _Plan
-    ) -> list[tuple[int, ImportRow]]:
+        self, conn: asyncpg.Connection, checked: CheckedRows, plan: _Plan
+    ) -> list[Valid]:
         """The rows whose groups are all the user's; the others fail GROUP_NOT_FOUND."""
-        named = {g for _, row in valid for g in row.groups or ()}
-        unknown = [g for g in named if g not in self.groups]
+        unknown = [g for g in checked.groups if g not in self.groups]
         if unknown:
             owned = await self.repository.owned_groups(conn, unknown)
             self.groups.update({g: g in owned for g in unknown})
+        refused = {g for g in checked.groups if not self.groups[g]}
+        if not refused:
+            return checked.valid
         kept = []
-        for number, row in valid:
-            if all(self.groups[g] for g in row.groups or ()):
-                kept.append((number, row))
+        for valid in checked.valid:
+            number, row, _ = valid
+            if not row.groups or refused.isdisjoint(row.groups):
+                kept.append(valid)
             else:
                 error: ApiError = row.not_found("groups")
                 plan.failures.append(Failure.of(number, error))

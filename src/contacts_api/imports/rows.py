@@ -1,14 +1,24 @@
 """From CSV records to checked rows: the header's columns, then each data row through the
-create rules (the same field types as /contact/create), failures kept with their echo."""
+create rules (the same field types as /contact/create), failures kept with their echo.
+
+An import checks a batch in the event loop while the batch before it is being stored, a
+CHUNK_ROWS slice at a time with a turn of the loop between slices, so the checks fill the
+time the loop would spend waiting for PostgreSQL. In a worker thread they shared the GIL
+with the loop: every step of the import that is Python (planning, building the COPY records)
+ran at about half speed beside them, and the loop got the GIL back from the thread up to a
+switch interval (5 ms) after each answer of PostgreSQL (docs/benchmarks.md, "Import")."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from contacts_api.errors import ApiError
 from contacts_api.imports.csvfile import CsvInvalid, Records, cells
 from contacts_api.imports.requests import IMPORT_COLUMNS, ImportRow
+
+CHUNK_ROWS: Final = 50  # about a millisecond of checks between two turns of the event loop
 
 
 class HeaderInvalid(Exception):
@@ -56,24 +66,46 @@ class Failure:
         return cls(row, str(error.code), codes, dict(error.echo or {}))
 
 
+# A row that passed: its row number, the contact, and its ImportRow.stored() values.
+Valid = tuple[int, ImportRow, tuple[Any, ...]]
+
+
 @dataclass(slots=True)
 class CheckedRows:
-    """One batch: the rows that passed the field rules (row number, values) and the others."""
+    """One batch: the rows that passed the field rules, the groups they name, the others."""
 
-    valid: list[tuple[int, ImportRow]] = field(default_factory=list)
+    valid: list[Valid] = field(default_factory=list)
+    groups: set[int] = field(default_factory=set)
     failures: list[Failure] = field(default_factory=list)
+
+    def add(self, columns: tuple[str, ...], found: Records) -> None:
+        """Every record of `found` split into cells and checked. CsvInvalid at the first record
+        that is not CSV or has more cells than the header."""
+        width = len(columns)
+        for row, values in zip(found.rows, cells(found), strict=True):
+            if len(values) > width:
+                raise CsvInvalid(row)
+            try:
+                contact = ImportRow.parse(dict(zip(columns, values, strict=False)))
+            except ApiError as error:
+                self.failures.append(Failure.of(row, error))
+            else:
+                self.valid.append((row, contact, contact.stored()))
+                self.groups.update(contact.groups or ())
 
 
 def check_rows(columns: tuple[str, ...], found: Records) -> CheckedRows:
-    """Every record of `found` split into cells and checked (CPU only: run off the event
-    loop). CsvInvalid at the first record that is not CSV or has more cells than the header."""
+    """The whole batch at once."""
     checked = CheckedRows()
-    width = len(columns)
-    for row, values in zip(found.rows, cells(found), strict=True):
-        if len(values) > width:
-            raise CsvInvalid(row)
-        try:
-            checked.valid.append((row, ImportRow.parse(dict(zip(columns, values, strict=False)))))
-        except ApiError as error:
-            checked.failures.append(Failure.of(row, error))
+    checked.add(columns, found)
+    return checked
+
+
+async def check_batch(columns: tuple[str, ...], found: Records) -> CheckedRows:
+    """The batch CHUNK_ROWS records at a time, letting the event loop run between them."""
+    checked = CheckedRows()
+    for start in range(0, len(found.rows), CHUNK_ROWS):
+        end = start + CHUNK_ROWS
+        checked.add(columns, Records(found.rows[start:end], found.texts[start:end]))
+        await asyncio.sleep(0)
     return checked
