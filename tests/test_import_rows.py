@@ -4,10 +4,12 @@ turns of the event loop give the same answer as the whole batch at once."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime
 
 import pytest
 
+from contacts_api.errors import ApiError
 from contacts_api.imports.csvfile import CsvInvalid, Records
 from contacts_api.imports.repository import ROW_COLUMNS
 from contacts_api.imports.requests import ImportRow
@@ -105,3 +107,37 @@ def test_the_stored_values_are_in_the_order_of_the_staging_columns() -> None:
         "custom4": "d",
         "optout": True,
     }
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        "Ann\x07,4520000001,,\r\n",  # BEL in a cell
+        "Ann,4520000001,a\x85@example.com,\n",  # NEL, which str.strip takes for white space
+        '"Ann\nJensen",4520000001,,\r\n',  # a line end inside a quoted cell
+        "Ann,4520000001,\x1f,\n",  # a cell of one control character
+        "Ann,4520000001,,1\r\r\n",  # a stray carriage return before the line end
+        "Ann,+45 20 00 00 01,ann@example.com,1\r\n",  # no control character at all
+    ],
+)
+def test_a_record_checked_once_for_control_characters_answers_as_each_cell_would(
+    record: str,
+) -> None:
+    checked = check_rows(COLUMNS, batch([record]))
+    (values,) = list(csv.reader([record], strict=True))
+    assert outcome(checked) == cell_by_cell(dict(zip(COLUMNS, values, strict=False)))
+
+
+def outcome(checked: CheckedRows) -> tuple[str, object]:
+    if checked.failures:
+        return "failed", [failure.json()["errors"] for failure in checked.failures]
+    return "valid", [contact.model_dump() for _, contact, _ in checked.valid]
+
+
+def cell_by_cell(params: dict[str, str]) -> tuple[str, object]:
+    """What ImportRow.parse answers when every cell is checked for bad text on its own."""
+    try:
+        contact = ImportRow.parse(params)
+    except ApiError as error:
+        return "failed", [[str(code) for code in error.errors or [error.code]]]
+    return "valid", [contact.model_dump()]

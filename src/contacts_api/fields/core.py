@@ -61,12 +61,14 @@ class ParamType:
     examples: tuple[Any, ...] = field(default=())
 
     def validate(self, raw: Any) -> Any:
-        if raw is None:
-            text = ""
-        elif is_bad_text(raw):
+        if raw is not None and is_bad_text(raw):
             fail(self.invalid)
-        else:
-            text = raw.strip()
+        return self.validate_text(raw)
+
+    def validate_text(self, raw: Any) -> Any:
+        """`validate` for text already known to pass `is_bad_text` (an import checks a whole
+        record once instead of each of its cells)."""
+        text = "" if raw is None else raw.strip()
         if not text:
             if self.empty is not None:
                 fail(self.empty)
@@ -141,7 +143,8 @@ class RequestModel(BaseModel):
         return [name for name, field in cls.model_fields.items() if field.is_required()]
 
     @classmethod
-    def parse(cls, params: Mapping[str, str]) -> Self:
+    def parse(cls, params: Mapping[str, str], *, text_checked: bool = False) -> Self:
+        """`text_checked`: the caller has found no bad text (`is_bad_text`) in any value."""
         given: dict[str, str | None]
         if cls.partial:
             given = {
@@ -158,9 +161,10 @@ class RequestModel(BaseModel):
         codes: list[ErrorCode] = []
         echo: dict[str, Any] = {}
         params_of = cls._params
+        validate = ParamType.validate_text if text_checked else ParamType.validate
         for name, raw in given.items():
             try:
-                values[name] = params_of[name].validate(raw)
+                values[name] = validate(params_of[name], raw)
             except PydanticCustomError as error:
                 codes.append(ErrorCode(error.type))
                 echo[name] = echo_value(raw)

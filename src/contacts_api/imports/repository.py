@@ -151,16 +151,16 @@ class ImportRepository(TenantRepository):
             if batch.new:
                 assert batch.allocated is not None
                 now, xid = batch.allocated.now, batch.allocated.xid
-                # One tuple a contact, built once: building the records was about a quarter
-                # of the Python an import runs between two batches' statements.
-                records = [
+                # One tuple a contact, built as asyncpg encodes the COPY (a generator): so the
+                # building overlaps with PostgreSQL storing the part already sent.
+                records = (
                     (user, cid, *values[:-1], bool(values[-1]), now if values[-1] else None,
                      now, now, version, xid)
                     for cid, values, version in batch.new
-                ]  # fmt: skip
+                )  # fmt: skip
                 await conn.copy_records_to_table("contacts", records=records, columns=NEW_COLUMNS)
             if batch.members:
-                members = [(user, *m) for m in batch.members]
+                members = ((user, *m) for m in batch.members)
                 await conn.copy_records_to_table(
                     "memberships", records=members, columns=MEMBER_COLUMNS
                 )

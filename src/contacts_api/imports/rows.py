@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from contacts_api.errors import ApiError
+from contacts_api.fields.core import is_bad_text
 from contacts_api.imports.csvfile import CsvInvalid, Records, cells
 from contacts_api.imports.requests import IMPORT_COLUMNS, ImportRow
 
@@ -82,16 +83,27 @@ class CheckedRows:
         """Every record of `found` split into cells and checked. CsvInvalid at the first record
         that is not CSV or has more cells than the header."""
         width = len(columns)
-        for row, values in zip(found.rows, cells(found), strict=True):
+        for row, text, values in zip(found.rows, found.texts, cells(found), strict=True):
             if len(values) > width:
                 raise CsvInvalid(row)
+            # A record without a control character has no cell with one: checked once here
+            # instead of in each cell (the cells' own check stays for the others).
+            clean = not is_bad_text(_without_line_end(text))
             try:
-                contact = ImportRow.parse(dict(zip(columns, values, strict=False)))
+                contact = ImportRow.parse(
+                    dict(zip(columns, values, strict=False)), text_checked=clean
+                )
             except ApiError as error:
                 self.failures.append(Failure.of(row, error))
             else:
                 self.valid.append((row, contact, contact.stored()))
                 self.groups.update(contact.groups or ())
+
+
+def _without_line_end(text: str) -> str:
+    if text.endswith("\r\n"):
+        return text[:-2]
+    return text[:-1] if text.endswith("\n") else text
 
 
 def check_rows(columns: tuple[str, ...], found: Records) -> CheckedRows:
