@@ -6,7 +6,7 @@ CHUNK_ROWS slice at a time with a turn of the loop between slices, so the checks
 time the loop would spend waiting for PostgreSQL. In a worker thread they shared the GIL
 with the loop: every step of the import that is Python (planning, building the COPY records)
 ran at about half speed beside them, and the loop got the GIL back from the thread up to a
-switch interval (5 ms) after each answer of PostgreSQL (docs/benchmarks.md, "Import")."""
+switch interval (5 ms) after each answer of PostgreSQL (docs/benchmarks.md, "The import")."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def _without_line_end(text: str) -> str:
 
 
 def check_rows(columns: tuple[str, ...], found: Records) -> CheckedRows:
-    """The whole batch at once."""
+    """The whole batch at once (bench/gc_import.py and the tests compare slices with it)."""
     checked = CheckedRows()
     checked.add(columns, found)
     return checked
